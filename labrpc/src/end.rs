@@ -1,0 +1,99 @@
+//! Client ends: how a peer calls another peer's handlers.
+
+use std::any::type_name;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, bounded};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::RpcError;
+use crate::codec;
+use crate::network::Core;
+
+/// One peer's end of a link to one server. Cheap to clone; clones are the same end.
+#[derive(Clone)]
+pub struct ClientEnd {
+    name: Arc<str>,
+    core: Arc<Core>,
+}
+
+impl ClientEnd {
+    pub(crate) fn new(name: Arc<str>, core: Arc<Core>) -> Self {
+        Self { name, core }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls `method` (`"Service.Method"`) and blocks until the reply arrives or the network
+    /// gives up. There is no timeout beyond the network's own: like Go's `Call`, this
+    /// returns once the network answers, unless the handler never returns.
+    ///
+    /// # Panics
+    /// If the server this end is connected to has no such method.
+    pub fn call<A, R>(&self, method: &str, args: &A) -> Result<R, RpcError>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        self.call_async(method, args)
+            .recv()
+            .unwrap_or(Err(RpcError::Shutdown))
+    }
+
+    /// Starts a call and returns at once. The returned channel yields exactly one outcome;
+    /// use it in a crossbeam `select!` beside timers and other channels. Dropping the
+    /// receiver abandons the call (the server may still run it).
+    ///
+    /// # Panics
+    /// If the server this end is connected to has no such method.
+    pub fn call_async<A, R>(&self, method: &str, args: &A) -> Receiver<Result<R, RpcError>>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let (tx, rx) = bounded(1);
+        let args = match codec::encode(args) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let error = RpcError::Codec {
+                    method: method.to_owned(),
+                    detail: format!(
+                        "the arguments {} could not be encoded: {e}",
+                        type_name::<A>()
+                    ),
+                };
+                eprintln!("labrpc: {error}");
+                tx.send(Err(error)).expect("fresh channel");
+                return rx;
+            }
+        };
+        let method_name = method.to_owned();
+        let deliver = Box::new(move |outcome: Result<Vec<u8>, RpcError>| {
+            let reply = outcome.and_then(|bytes| {
+                codec::decode::<R>(&bytes).map_err(|e| RpcError::Codec {
+                    method: method_name.clone(),
+                    detail: format!(
+                        "the reply could not be decoded into {}: {e}",
+                        type_name::<R>()
+                    ),
+                })
+            });
+            if let Err(error @ RpcError::Codec { .. }) = &reply {
+                eprintln!("labrpc: {error}");
+            }
+            // The caller may have stopped listening; that abandons the call.
+            let _ = tx.send(reply);
+        });
+        self.core.start_call(&self.name, method, args, deliver);
+        rx
+    }
+}
+
+impl std::fmt::Debug for ClientEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ClientEnd").field(&self.name).finish()
+    }
+}
