@@ -38,8 +38,9 @@ impl ClientEnd {
         A: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        self.call_async(method, args)
-            .recv()
+        let reply = self.call_async(method, args);
+        crate::spin::poll(|| reply.try_recv().ok())
+            .or_else(|| reply.recv().ok())
             .unwrap_or(Err(RpcError::Shutdown))
     }
 

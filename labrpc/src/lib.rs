@@ -61,6 +61,7 @@ pub mod faults;
 mod network;
 mod pool;
 mod server;
+mod spin;
 mod timer;
 
 pub use end::ClientEnd;

@@ -79,6 +79,9 @@ impl Pool {
 /// Waits as an idle worker; `None` tells the worker to exit.
 fn next_job(queue: &Receiver<Job>, stopped: &Receiver<()>, idle: &AtomicUsize) -> Option<Job> {
     idle.fetch_add(1, Ordering::AcqRel);
+    if let Some(job) = crate::spin::poll(|| queue.try_recv().ok()) {
+        return Some(job);
+    }
     loop {
         select! {
             recv(queue) -> job => return job.ok(),
