@@ -1,0 +1,1 @@
+//! Placeholder: the linearizability checker is being written.
