@@ -56,6 +56,28 @@ impl ClientEnd {
         R: DeserializeOwned + Send + 'static,
     {
         let (tx, rx) = bounded(1);
+        self.call_with(method, args, move |outcome| {
+            // The caller may have stopped listening; that abandons the call.
+            let _ = tx.send(outcome);
+        });
+        rx
+    }
+
+    /// Starts a call and returns at once; `on_outcome` receives its one outcome. This is the
+    /// form for an event loop: the callback forwards the reply into the loop's own channel,
+    /// so one channel carries requests, replies and commands alike.
+    ///
+    /// The callback runs on a network thread and must be quick (send on a channel, no
+    /// locks held for long, no blocking).
+    ///
+    /// # Panics
+    /// If the server this end is connected to has no such method.
+    pub fn call_with<A, R, F>(&self, method: &str, args: &A, on_outcome: F)
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+        F: FnOnce(Result<R, RpcError>) + Send + 'static,
+    {
         let args = match codec::encode(args) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -67,8 +89,7 @@ impl ClientEnd {
                     ),
                 };
                 eprintln!("labrpc: {error}");
-                tx.send(Err(error)).expect("fresh channel");
-                return rx;
+                return on_outcome(Err(error));
             }
         };
         let method_name = method.to_owned();
@@ -85,11 +106,9 @@ impl ClientEnd {
             if let Err(error @ RpcError::Codec { .. }) = &reply {
                 eprintln!("labrpc: {error}");
             }
-            // The caller may have stopped listening; that abandons the call.
-            let _ = tx.send(reply);
+            on_outcome(reply);
         });
         self.core.start_call(&self.name, method, args, deliver);
-        rx
     }
 }
 

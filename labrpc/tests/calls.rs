@@ -311,3 +311,26 @@ fn misuse_of_the_network_verbs_names_the_problem() {
         );
     }
 }
+
+#[test]
+fn call_with_hands_the_outcome_to_a_callback() {
+    let (net, end, _) = wired(17);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for x in 0..10u64 {
+        let tx = tx.clone();
+        end.call_with("Test.Echo", &x, move |r: Result<u64, RpcError>| {
+            tx.send((x, r)).unwrap()
+        });
+    }
+    net.enable("e", false);
+    let tx2 = tx.clone();
+    end.call_with("Test.Echo", &99u64, move |r: Result<u64, RpcError>| {
+        tx2.send((99, r)).unwrap()
+    });
+    drop(tx);
+    let mut got: Vec<_> = rx.iter().collect();
+    got.sort_by_key(|(x, _)| *x);
+    let mut expected: Vec<_> = (0..10).map(|x| (x, Ok(x))).collect();
+    expected.push((99, Err(RpcError::Lost)));
+    assert_eq!(got, expected);
+}
