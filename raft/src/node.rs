@@ -1,0 +1,807 @@
+//! The protocol: one peer's Raft state and the rules of the paper's Figure 2 (plus §5.4.2
+//! and §7) as plain functions over it.
+//!
+//! Nothing here touches a thread, a channel or a clock. Time comes in as a parameter, and
+//! every effect goes into an [`Outbox`] that the peer's thread carries out in a fixed
+//! order: persist first, then reply and send, then apply. Because of that order a peer
+//! never reveals state (in a reply, a request, a `start` result or an applied command)
+//! that a crash could still take back.
+//!
+//! Where to find each rule of Figure 2:
+//!
+//! | rule | function |
+//! |---|---|
+//! | All servers: apply committed entries | [`Node::apply_committed`] |
+//! | All servers: a higher term makes you a follower | [`Node::adopt_term_if_newer`] |
+//! | Followers: election timeout → candidate | [`Node::tick`], [`Node::start_election`] |
+//! | Candidates: start an election, count votes | [`Node::start_election`], [`Node::handle_vote_reply`] |
+//! | Candidates: AppendEntries from a leader → follower | [`Node::handle_append_entries`] |
+//! | Leaders: heartbeats, replicate from nextIndex | [`Node::send_heartbeats`], [`Node::replicate_to`] |
+//! | Leaders: on reply, update nextIndex/matchIndex | [`Node::handle_append_reply`], [`Node::back_up_next_index`] |
+//! | Leaders: commit only entries of the current term (§5.4.2) | [`Node::advance_commit_index`] |
+//! | RequestVote receiver | [`Node::handle_request_vote`], [`Node::candidate_log_is_up_to_date`] |
+//! | AppendEntries receiver, rules 1–5 | [`Node::handle_append_entries`], [`Node::append_new_entries`] |
+//! | InstallSnapshot receiver (§7) | [`Node::handle_install_snapshot`] |
+//! | Service snapshot, log compaction (§7) | [`Node::snapshot`] |
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+use crate::ApplyMsg;
+use crate::log::Log;
+use crate::messages::{
+    AppendEntriesArgs, AppendEntriesReply, Entry, InstallSnapshotArgs, InstallSnapshotReply,
+    RequestVoteArgs, RequestVoteReply,
+};
+use crate::persist::{self, Persistent};
+
+/// How often a leader sends AppendEntries to each follower when it has nothing else to
+/// say. The tests allow at most ten heartbeats a second.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Election timeouts are drawn uniformly from this range of milliseconds: well above the
+/// heartbeat interval, and short enough to elect a new leader within the tests' 5 s.
+pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
+
+/// The most entries one AppendEntries carries.
+pub const MAX_ENTRIES_PER_APPEND: usize = 1000;
+
+/// Writes a log line under the topic `raft::<topic>`, prefixed with the peer and its term.
+macro_rules! trace {
+    ($node:expr, $topic:literal, $($arg:tt)+) => {
+        ::log::debug!(target: concat!("raft::", $topic), "S{} T{} {}", $node.me, $node.term, format_args!($($arg)+))
+    };
+}
+
+/// A request this peer wants sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Vote(RequestVoteArgs),
+    Append(AppendEntriesArgs),
+    Snapshot(InstallSnapshotArgs),
+}
+
+/// What a leader remembers of an AppendEntries it sent, to read the reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendSent {
+    pub term: u64,
+    pub prev_log_index: u64,
+    pub entries: u64,
+}
+
+impl AppendSent {
+    pub fn of(args: &AppendEntriesArgs) -> Self {
+        Self {
+            term: args.term,
+            prev_log_index: args.prev_log_index,
+            entries: args.entries.len() as u64,
+        }
+    }
+}
+
+/// What a leader remembers of an InstallSnapshot it sent, to read the reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotSent {
+    pub term: u64,
+    pub last_included_index: u64,
+}
+
+impl SnapshotSent {
+    pub fn of(args: &InstallSnapshotArgs) -> Self {
+        Self {
+            term: args.term,
+            last_included_index: args.last_included_index,
+        }
+    }
+}
+
+/// What a peer must do after handling an event, in this order.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Save term, vote, log and snapshot before anything below happens.
+    pub persist: bool,
+    /// Requests to send, by peer index.
+    pub sends: Vec<(usize, Request)>,
+    /// Messages for the service, in order.
+    pub applies: Vec<ApplyMsg>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Role {
+    Follower,
+    Candidate { votes: Vec<bool> },
+    Leader(Leadership),
+}
+
+/// A leader's view of its followers (Figure 2, "Volatile state on leaders").
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Leadership {
+    next_index: Vec<u64>,
+    match_index: Vec<u64>,
+    /// Whether a request to the peer still awaits its outcome. New entries go out at once
+    /// only to peers with nothing in flight; the others get them with the reply or the
+    /// next heartbeat, so a burst of `start`s costs one RPC per peer, not one per command.
+    in_flight: Vec<bool>,
+    heartbeat_due: Instant,
+}
+
+/// One Raft peer's state.
+pub struct Node {
+    me: usize,
+    peers: usize,
+    // Persistent state (saved before it is revealed).
+    term: u64,
+    voted_for: Option<usize>,
+    log: Log,
+    snapshot: Vec<u8>,
+    // Volatile state.
+    commit_index: u64,
+    last_applied: u64,
+    role: Role,
+    election_deadline: Instant,
+    rng: Xoshiro256PlusPlus,
+    out: Outbox,
+}
+
+impl Node {
+    /// A peer `me` of `peers`, restarting from `saved` state and `snapshot` (both empty
+    /// on a first start). The service restores its own state from the snapshot, so the
+    /// peer starts with everything up to the snapshot counted as applied.
+    pub fn new(
+        me: usize,
+        peers: usize,
+        saved: Persistent,
+        snapshot: Vec<u8>,
+        now: Instant,
+        seed: u64,
+    ) -> Self {
+        assert!(me < peers, "peer index {me} out of range for {peers} peers");
+        let start = saved.log.start_index();
+        let mut node = Self {
+            me,
+            peers,
+            term: saved.term,
+            voted_for: saved.voted_for,
+            log: saved.log,
+            snapshot,
+            commit_index: start,
+            last_applied: start,
+            role: Role::Follower,
+            election_deadline: now,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            out: Outbox::default(),
+        };
+        node.reset_election_timer(now);
+        node
+    }
+
+    // ----- reading the state -------------------------------------------------------------
+
+    pub fn me(&self) -> usize {
+        self.me
+    }
+
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+
+    pub fn voted_for(&self) -> Option<usize> {
+        self.voted_for
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn commit_index(&self) -> u64 {
+        self.commit_index
+    }
+
+    pub fn last_applied(&self) -> u64 {
+        self.last_applied
+    }
+
+    /// The service's latest snapshot (covering the log up to its start).
+    pub fn snapshot_bytes(&self) -> &[u8] {
+        &self.snapshot
+    }
+
+    /// Term, vote and log, encoded for the persister.
+    pub fn raft_state(&self) -> Vec<u8> {
+        persist::encode(self.term, self.voted_for, &self.log)
+    }
+
+    /// When [`Node::tick`] has something to do next.
+    pub fn next_deadline(&self) -> Instant {
+        match &self.role {
+            Role::Leader(l) => l.heartbeat_due,
+            _ => self.election_deadline,
+        }
+    }
+
+    /// Takes the effects accumulated since the last call.
+    pub fn take_outbox(&mut self) -> Outbox {
+        std::mem::take(&mut self.out)
+    }
+
+    // ----- timers ------------------------------------------------------------------------
+
+    /// Runs the timers: a follower or candidate whose election timeout has passed starts
+    /// an election; a leader whose heartbeat is due sends one.
+    pub fn tick(&mut self, now: Instant) {
+        match &self.role {
+            Role::Leader(l) if now >= l.heartbeat_due => self.send_heartbeats(now),
+            Role::Leader(_) => {}
+            _ if now >= self.election_deadline => self.start_election(now),
+            _ => {}
+        }
+    }
+
+    /// Picks a new random election timeout starting now.
+    pub fn reset_election_timer(&mut self, now: Instant) {
+        let ms = self.rng.random_range(ELECTION_TIMEOUT_MS);
+        self.election_deadline = now + Duration::from_millis(ms);
+    }
+
+    // ----- all servers -------------------------------------------------------------------
+
+    /// "If RPC request or response contains term T > currentTerm: set currentTerm = T,
+    /// convert to follower (§5.1)." Returns whether the term changed.
+    pub fn adopt_term_if_newer(&mut self, term: u64, now: Instant) -> bool {
+        // solution:begin 3A Adopt a newer term: update the term, forget the vote, step down.
+        if term <= self.term {
+            return false;
+        }
+        trace!(self, "term", "sees term {term}, becomes follower");
+        let was_leader = self.is_leader();
+        self.term = term;
+        self.voted_for = None;
+        self.role = Role::Follower;
+        self.out.persist = true;
+        if was_leader {
+            // A deposed leader's election timer is stale; start a fresh one.
+            self.reset_election_timer(now);
+        }
+        true
+        // solution:skeleton
+        // let _ = (term, now);
+        // todo!("3A: adopt a newer term: update the term, forget the vote, step down")
+        // solution:end
+    }
+
+    /// "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to the
+    /// state machine (§5.3)."
+    pub fn apply_committed(&mut self) {
+        // solution:begin 3B Hand every committed but unapplied entry to the service, in order.
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let entry = self
+                .log
+                .entry(self.last_applied)
+                .expect("committed entries after the snapshot are in the log");
+            self.out.applies.push(ApplyMsg::Command {
+                index: self.last_applied,
+                command: entry.command.clone(),
+            });
+        }
+        // solution:skeleton
+        // todo!("3B: hand every committed but unapplied entry to the service, in order")
+        // solution:end
+    }
+
+    // ----- elections ---------------------------------------------------------------------
+
+    /// "On conversion to candidate, start election: increment currentTerm, vote for self,
+    /// reset election timer, send RequestVote RPCs to all other servers."
+    pub fn start_election(&mut self, now: Instant) {
+        // solution:begin 3A Become a candidate and ask every other peer for its vote.
+        self.term += 1;
+        self.voted_for = Some(self.me);
+        self.out.persist = true;
+        let mut votes = vec![false; self.peers];
+        votes[self.me] = true;
+        self.role = Role::Candidate { votes };
+        self.reset_election_timer(now);
+        trace!(self, "vote", "starts an election");
+        if self.peers == 1 {
+            return self.become_leader(now);
+        }
+        let args = RequestVoteArgs {
+            term: self.term,
+            candidate: self.me,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for peer in self.others() {
+            self.out.sends.push((peer, Request::Vote(args.clone())));
+        }
+        // solution:skeleton
+        // let _ = now;
+        // todo!("3A: become a candidate and ask every other peer for its vote")
+        // solution:end
+    }
+
+    /// The RequestVote receiver: grant the vote if the term is current, this peer has not
+    /// voted for someone else in it, and the candidate's log is at least as up to date
+    /// (§5.2, §5.4.1). The election timer restarts only when the vote is granted.
+    pub fn handle_request_vote(
+        &mut self,
+        args: &RequestVoteArgs,
+        now: Instant,
+    ) -> RequestVoteReply {
+        // solution:begin 3A Reply to a vote request (Figure 2, RequestVote RPC, receiver implementation).
+        self.adopt_term_if_newer(args.term, now);
+        let grant = args.term == self.term
+            && self.voted_for.is_none_or(|v| v == args.candidate)
+            && self.candidate_log_is_up_to_date(args.last_log_index, args.last_log_term);
+        if grant {
+            if self.voted_for.is_none() {
+                self.voted_for = Some(args.candidate);
+                self.out.persist = true;
+            }
+            self.reset_election_timer(now);
+            trace!(self, "vote", "grants its vote to S{}", args.candidate);
+        }
+        RequestVoteReply {
+            term: self.term,
+            vote_granted: grant,
+        }
+        // solution:skeleton
+        // let _ = (args, now);
+        // todo!("3A: reply to a vote request (Figure 2, RequestVote RPC, receiver implementation)")
+        // solution:end
+    }
+
+    /// §5.4.1: a log is more up to date if its last term is later, or the last terms are
+    /// equal and it is at least as long.
+    pub fn candidate_log_is_up_to_date(&self, last_log_index: u64, last_log_term: u64) -> bool {
+        // solution:begin 3A Compare the candidate's last entry with ours (§5.4.1).
+        let (my_index, my_term) = (self.log.last_index(), self.log.last_term());
+        last_log_term > my_term || (last_log_term == my_term && last_log_index >= my_index)
+        // solution:skeleton
+        // let _ = (last_log_index, last_log_term);
+        // todo!("3A: compare the candidate's last entry with ours (§5.4.1)")
+        // solution:end
+    }
+
+    /// A vote came back. A majority of votes in the current term makes this candidate the
+    /// leader; replies from earlier terms are ignored.
+    pub fn handle_vote_reply(
+        &mut self,
+        from: usize,
+        sent_term: u64,
+        reply: &RequestVoteReply,
+        now: Instant,
+    ) {
+        // solution:begin 3A Count a vote: a majority in the current term makes this candidate leader.
+        if self.adopt_term_if_newer(reply.term, now) || sent_term != self.term {
+            return;
+        }
+        let Role::Candidate { votes } = &mut self.role else {
+            return;
+        };
+        if reply.vote_granted {
+            votes[from] = true;
+            let granted = votes.iter().filter(|&&v| v).count();
+            if granted > self.peers / 2 {
+                self.become_leader(now);
+            }
+        }
+        // solution:skeleton
+        // let _ = (from, sent_term, reply, now);
+        // todo!("3A: count a vote: a majority in the current term makes this candidate leader")
+        // solution:end
+    }
+
+    /// "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each server."
+    pub fn become_leader(&mut self, now: Instant) {
+        trace!(
+            self,
+            "leader",
+            "becomes leader with log up to {}",
+            self.log.last_index()
+        );
+        let next = self.log.last_index() + 1;
+        self.role = Role::Leader(Leadership {
+            next_index: vec![next; self.peers],
+            match_index: vec![0; self.peers],
+            in_flight: vec![false; self.peers],
+            heartbeat_due: now,
+        });
+        self.send_heartbeats(now);
+        // A one-peer cluster commits on its own.
+        self.advance_commit_index();
+    }
+
+    // ----- replication: leader side ------------------------------------------------------
+
+    /// Appends a command from the service if this peer is the leader and returns the index
+    /// and term it will have if it is ever committed. Followers with no request in flight
+    /// get it at once.
+    pub fn start(&mut self, command: Vec<u8>, now: Instant) -> Option<(u64, u64)> {
+        let _ = now;
+        // solution:begin 3B Append the command to the leader's log and start replicating it.
+        if !self.is_leader() {
+            return None;
+        }
+        let index = self.log.push(Entry {
+            term: self.term,
+            command,
+        });
+        self.out.persist = true;
+        trace!(self, "client", "starts command at index {index}");
+        for peer in self.others() {
+            if let Role::Leader(l) = &self.role
+                && !l.in_flight[peer]
+            {
+                self.replicate_to(peer);
+            }
+        }
+        self.advance_commit_index(); // a one-peer cluster commits at once
+        Some((index, self.term))
+        // solution:skeleton
+        // let _ = command;
+        // todo!("3B: append the command to the leader's log and start replicating it")
+        // solution:end
+    }
+
+    /// Sends every follower what it is missing, or an empty AppendEntries if nothing.
+    pub fn send_heartbeats(&mut self, now: Instant) {
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.heartbeat_due = now + HEARTBEAT_INTERVAL;
+        for peer in self.others() {
+            self.replicate_to(peer);
+        }
+    }
+
+    /// "If last log index ≥ nextIndex for a follower: send AppendEntries RPC with log
+    /// entries starting at nextIndex" — or the snapshot, if those entries were compacted
+    /// away (§7).
+    pub fn replicate_to(&mut self, peer: usize) {
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.in_flight[peer] = true;
+        let next = l.next_index[peer];
+        // solution:begin 3B Build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date.
+        let request = if next <= self.log.start_index() {
+            Request::Snapshot(InstallSnapshotArgs {
+                term: self.term,
+                leader: self.me,
+                last_included_index: self.log.start_index(),
+                last_included_term: self.log.start_term(),
+                snapshot: self.snapshot.clone(),
+            })
+        } else {
+            let prev_log_index = next - 1;
+            Request::Append(AppendEntriesArgs {
+                term: self.term,
+                leader: self.me,
+                prev_log_index,
+                prev_log_term: self
+                    .log
+                    .term_at(prev_log_index)
+                    .expect("next_index is within the log"),
+                entries: self.log.entries_from(next, MAX_ENTRIES_PER_APPEND).to_vec(),
+                leader_commit: self.commit_index,
+            })
+        };
+        // solution:skeleton
+        // let _ = next;
+        // let request: Request = todo!("3B: build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date");
+        // solution:end
+        self.out.sends.push((peer, request));
+    }
+
+    /// An AppendEntries came back. On success the follower holds everything that request
+    /// carried; on failure, back up and try again at once.
+    pub fn handle_append_reply(
+        &mut self,
+        from: usize,
+        sent: &AppendSent,
+        reply: &AppendEntriesReply,
+        now: Instant,
+    ) {
+        // solution:begin 3B Update nextIndex/matchIndex from the reply, commit what a majority holds, and continue.
+        if self.adopt_term_if_newer(reply.term, now) || sent.term != self.term {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.in_flight[from] = false;
+        if reply.success {
+            // Use what was sent, not the log now: it may have grown since.
+            let matched = sent.prev_log_index + sent.entries;
+            l.match_index[from] = l.match_index[from].max(matched);
+            l.next_index[from] = l.next_index[from].max(matched + 1);
+            let more = l.next_index[from] <= last_index;
+            self.advance_commit_index();
+            if more {
+                self.replicate_to(from);
+            }
+        } else {
+            self.back_up_next_index(from, reply);
+            self.replicate_to(from);
+        }
+        // solution:skeleton
+        // let _ = (from, sent, reply, now);
+        // todo!("3B: update nextIndex/matchIndex from the reply, commit what a majority holds, and continue")
+        // solution:end
+    }
+
+    /// Fast backup: skip the follower's whole conflicting term at once. If this leader
+    /// has entries of `conflict_term`, resume after its last one; otherwise resume at the
+    /// follower's first index of that term (or just past its log, if it was too short).
+    pub fn back_up_next_index(&mut self, peer: usize, reply: &AppendEntriesReply) {
+        // solution:begin 3B Move nextIndex back past the conflict the follower reported.
+        let from_leader_log = reply
+            .conflict_term
+            .and_then(|t| self.log.last_index_of_term(t));
+        let next = match from_leader_log {
+            Some(last_of_term) => last_of_term + 1,
+            None => reply.conflict_index,
+        };
+        let last_index = self.log.last_index();
+        if let Role::Leader(l) = &mut self.role {
+            // Never behind what the follower is known to hold, never past our own log.
+            l.next_index[peer] = next.max(l.match_index[peer] + 1).clamp(1, last_index + 1);
+            trace!(self, "append", "backs up S{peer} to {}", next);
+        }
+        // solution:skeleton
+        // let _ = (peer, reply);
+        // todo!("3B: move nextIndex back past the conflict the follower reported")
+        // solution:end
+    }
+
+    /// "If there exists an N such that N > commitIndex, a majority of matchIndex[i] ≥ N, and
+    /// log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)." Entries of earlier
+    /// terms are committed only indirectly, by a later entry of the current term (§5.4.2).
+    pub fn advance_commit_index(&mut self) {
+        // solution:begin 3B Commit the highest index a majority holds, if its entry is of the current term.
+        let Role::Leader(l) = &self.role else {
+            return;
+        };
+        let mut matched: Vec<u64> = l.match_index.clone();
+        matched[self.me] = self.log.last_index();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_holds = matched[self.peers / 2];
+        if majority_holds > self.commit_index && self.log.term_at(majority_holds) == Some(self.term)
+        {
+            trace!(self, "commit", "commits up to {majority_holds}");
+            self.commit_index = majority_holds;
+            self.apply_committed();
+        }
+        // solution:skeleton
+        // todo!("3B: commit the highest index a majority holds, if its entry is of the current term")
+        // solution:end
+    }
+
+    // ----- replication: follower side ----------------------------------------------------
+
+    /// The AppendEntries receiver (Figure 2, rules 1–5), with the fast-backup hints on
+    /// failure. Entries that this peer's snapshot already covers are skipped: they are
+    /// committed, so they match the leader's.
+    pub fn handle_append_entries(
+        &mut self,
+        args: &AppendEntriesArgs,
+        now: Instant,
+    ) -> AppendEntriesReply {
+        // solution:begin 3A Reply to AppendEntries: 3A needs rule 1 and the heartbeat (step down, reset the timer); 3B adds rules 2-5.
+        self.adopt_term_if_newer(args.term, now);
+        let mut reply = AppendEntriesReply {
+            term: self.term,
+            success: false,
+            conflict_term: None,
+            conflict_index: 0,
+        };
+        // Rule 1: reply false if term < currentTerm.
+        if args.term < self.term {
+            return reply;
+        }
+        // A current leader exists: candidates step down, and the timer restarts.
+        if !matches!(self.role, Role::Follower) {
+            self.role = Role::Follower;
+        }
+        self.reset_election_timer(now);
+
+        // Skip the part of the request that the snapshot covers.
+        let start = self.log.start_index();
+        let (prev_index, prev_term, entries) = if args.prev_log_index < start {
+            let covered = (start - args.prev_log_index) as usize;
+            if covered >= args.entries.len() {
+                reply.success = true;
+                return reply;
+            }
+            (start, self.log.start_term(), &args.entries[covered..])
+        } else {
+            (args.prev_log_index, args.prev_log_term, &args.entries[..])
+        };
+
+        // Rule 2: reply false if the log has no entry at prevLogIndex with prevLogTerm.
+        match self.log.term_at(prev_index) {
+            None => {
+                reply.conflict_index = self.log.last_index() + 1;
+                return reply;
+            }
+            Some(term) if term != prev_term => {
+                reply.conflict_term = Some(term);
+                reply.conflict_index = self.log.first_index_of_term(term, prev_index);
+                return reply;
+            }
+            Some(_) => {}
+        }
+        // Rules 3 and 4.
+        self.append_new_entries(prev_index, entries);
+        // Rule 5: commitIndex = min(leaderCommit, index of last new entry).
+        let last_new = args.prev_log_index + args.entries.len() as u64;
+        let commit = args.leader_commit.min(last_new);
+        if commit > self.commit_index {
+            trace!(
+                self,
+                "commit", "commits up to {commit} (leader S{})", args.leader
+            );
+            self.commit_index = commit;
+            self.apply_committed();
+        }
+        reply.success = true;
+        reply
+        // solution:skeleton
+        // let _ = (args, now);
+        // todo!("3A: reply to AppendEntries: 3A needs rule 1 and the heartbeat (step down, reset the timer); 3B adds rules 2-5")
+        // solution:end
+    }
+
+    /// Rules 3 and 4: "If an existing entry conflicts with a new one (same index but
+    /// different terms), delete the existing entry and all that follow it. Append any new
+    /// entries not already in the log." An entry that agrees is kept, and so is everything
+    /// after it: a late, shorter request must not cut off entries a later one added.
+    pub fn append_new_entries(&mut self, prev_index: u64, entries: &[Entry]) {
+        // solution:begin 3B Append the new entries, truncating only at a real conflict.
+        for (offset, entry) in entries.iter().enumerate() {
+            let index = prev_index + 1 + offset as u64;
+            match self.log.term_at(index) {
+                Some(term) if term == entry.term => continue,
+                Some(_) => {
+                    assert!(
+                        index > self.commit_index,
+                        "S{} asked to overwrite committed index {index}",
+                        self.me
+                    );
+                    self.log.truncate_from(index);
+                }
+                None => {}
+            }
+            for entry in &entries[offset..] {
+                self.log.push(entry.clone());
+            }
+            self.out.persist = true;
+            trace!(self, "append", "appends up to {}", self.log.last_index());
+            return;
+        }
+        // solution:skeleton
+        // let _ = (prev_index, entries);
+        // todo!("3B: append the new entries, truncating only at a real conflict")
+        // solution:end
+    }
+
+    // ----- snapshots (§7) ----------------------------------------------------------------
+
+    /// The service has a snapshot of everything up to `index`: keep it, and cut the log.
+    /// Ignored if the log is already cut there, or `index` is not yet applied.
+    pub fn snapshot(&mut self, index: u64, snapshot: Vec<u8>) {
+        // solution:begin 3D Keep the service's snapshot and cut the log up to `index`.
+        if index <= self.log.start_index() || index > self.last_applied {
+            return;
+        }
+        let term = self
+            .log
+            .term_at(index)
+            .expect("applied entries are in the log");
+        self.log.compact_to(index, term);
+        self.snapshot = snapshot;
+        self.out.persist = true;
+        trace!(self, "snapshot", "cuts its log at {index}");
+        // solution:skeleton
+        // let _ = (index, snapshot);
+        // todo!("3D: keep the service's snapshot and cut the log up to `index`")
+        // solution:end
+    }
+
+    /// The InstallSnapshot receiver: a snapshot that goes beyond what this peer has
+    /// committed replaces the matching prefix of its log (or the whole log if it does not
+    /// match) and goes to the service.
+    pub fn handle_install_snapshot(
+        &mut self,
+        args: &InstallSnapshotArgs,
+        now: Instant,
+    ) -> InstallSnapshotReply {
+        // solution:begin 3D Install a leader's snapshot (§7, InstallSnapshot RPC, receiver implementation).
+        self.adopt_term_if_newer(args.term, now);
+        if args.term < self.term {
+            return InstallSnapshotReply { term: self.term };
+        }
+        self.role = Role::Follower;
+        self.reset_election_timer(now);
+        let (index, term) = (args.last_included_index, args.last_included_term);
+        if index > self.commit_index {
+            if self.log.term_at(index) == Some(term) {
+                self.log.compact_to(index, term);
+            } else {
+                self.log.reset_to(index, term);
+            }
+            self.snapshot = args.snapshot.clone();
+            self.commit_index = index;
+            self.last_applied = index;
+            self.out.persist = true;
+            self.out.applies.push(ApplyMsg::Snapshot {
+                index,
+                term,
+                snapshot: args.snapshot.clone(),
+            });
+            trace!(
+                self,
+                "snapshot", "installs S{}'s snapshot up to {index}", args.leader
+            );
+        }
+        InstallSnapshotReply { term: self.term }
+        // solution:skeleton
+        // let _ = (args, now);
+        // todo!("3D: install a leader's snapshot (§7, InstallSnapshot RPC, receiver implementation)")
+        // solution:end
+    }
+
+    /// An InstallSnapshot came back: the follower now holds everything up to the snapshot.
+    pub fn handle_snapshot_reply(
+        &mut self,
+        from: usize,
+        sent: &SnapshotSent,
+        reply: &InstallSnapshotReply,
+        now: Instant,
+    ) {
+        // solution:begin 3D Record that the follower holds the snapshot, and continue with the entries after it.
+        if self.adopt_term_if_newer(reply.term, now) || sent.term != self.term {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.in_flight[from] = false;
+        l.match_index[from] = l.match_index[from].max(sent.last_included_index);
+        l.next_index[from] = l.next_index[from].max(sent.last_included_index + 1);
+        let more = l.next_index[from] <= last_index;
+        self.advance_commit_index();
+        if more {
+            self.replicate_to(from);
+        }
+        // solution:skeleton
+        // let _ = (from, sent, reply, now);
+        // todo!("3D: record that the follower holds the snapshot, and continue with the entries after it")
+        // solution:end
+    }
+
+    /// A request to `peer` got no reply. Nothing to undo: the next heartbeat retries.
+    pub fn request_failed(&mut self, peer: usize) {
+        if let Role::Leader(l) = &mut self.role {
+            l.in_flight[peer] = false;
+        }
+    }
+
+    fn others(&self) -> impl Iterator<Item = usize> + use<> {
+        let (me, peers) = (self.me, self.peers);
+        (0..peers).filter(move |&p| p != me)
+    }
+}
+
+#[cfg(test)]
+mod tests;

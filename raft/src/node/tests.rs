@@ -1,0 +1,788 @@
+//! Each rule of Figure 2 and §7, checked on nodes driven by hand: no threads, no network,
+//! time passed in explicitly.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn entry(term: u64, command: u8) -> Entry {
+    Entry {
+        term,
+        command: vec![command],
+    }
+}
+
+/// A fresh follower `me` of `peers`, at time `t0`.
+fn follower(me: usize, peers: usize, t0: Instant) -> Node {
+    Node::new(me, peers, Persistent::default(), Vec::new(), t0, 42)
+}
+
+/// A node restarted from a given term and log.
+fn with_log(me: usize, peers: usize, term: u64, terms: &[u64], t0: Instant) -> Node {
+    let mut log = Log::new();
+    for (i, &t) in terms.iter().enumerate() {
+        log.push(entry(t, i as u8 + 1));
+    }
+    let saved = Persistent {
+        term,
+        voted_for: None,
+        log,
+    };
+    Node::new(me, peers, saved, Vec::new(), t0, 42)
+}
+
+fn later(t0: Instant, ms: u64) -> Instant {
+    t0 + Duration::from_millis(ms)
+}
+
+/// Makes `node` leader of its term through votes from everyone.
+fn elect(node: &mut Node, now: Instant) {
+    node.start_election(now);
+    let term = node.term();
+    for p in 0..node.peers {
+        if p != node.me {
+            node.handle_vote_reply(
+                p,
+                term,
+                &RequestVoteReply {
+                    term,
+                    vote_granted: true,
+                },
+                now,
+            );
+        }
+    }
+    assert!(node.is_leader());
+    node.take_outbox();
+}
+
+fn appends(out: &Outbox) -> Vec<(usize, &AppendEntriesArgs)> {
+    out.sends
+        .iter()
+        .filter_map(|(p, r)| match r {
+            Request::Append(a) => Some((*p, a)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn append_args(
+    term: u64,
+    prev: (u64, u64),
+    entries: Vec<Entry>,
+    leader_commit: u64,
+) -> AppendEntriesArgs {
+    AppendEntriesArgs {
+        term,
+        leader: 0,
+        prev_log_index: prev.0,
+        prev_log_term: prev.1,
+        entries,
+        leader_commit,
+    }
+}
+
+// ----- elections (3A) --------------------------------------------------------------------
+
+#[test]
+fn a_follower_waits_out_its_election_timeout_then_stands() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    let deadline = n.next_deadline();
+    let timeout = deadline - t0;
+    assert!(
+        (300..600).contains(&(timeout.as_millis() as u64)),
+        "{timeout:?}"
+    );
+    n.tick(deadline - Duration::from_millis(1));
+    assert_eq!(n.term(), 0);
+    n.tick(deadline);
+    assert_eq!((n.term(), n.voted_for()), (1, Some(0)));
+    let out = n.take_outbox();
+    assert!(
+        out.persist,
+        "term and vote must be saved before the requests go out"
+    );
+    let asked: Vec<usize> = out.sends.iter().map(|(p, _)| *p).collect();
+    assert_eq!(asked, [1, 2]);
+    assert!(
+        out.sends
+            .iter()
+            .all(|(_, r)| matches!(r, Request::Vote(a) if a.term == 1 && a.candidate == 0))
+    );
+}
+
+#[test]
+fn a_majority_of_votes_makes_a_leader_that_sends_heartbeats_at_once() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 5, t0);
+    n.start_election(t0);
+    n.take_outbox();
+    let yes = RequestVoteReply {
+        term: 1,
+        vote_granted: true,
+    };
+    n.handle_vote_reply(1, 1, &yes, t0);
+    assert!(!n.is_leader(), "2 of 5 is not a majority");
+    n.handle_vote_reply(1, 1, &yes, t0); // the same voter twice counts once
+    assert!(!n.is_leader());
+    n.handle_vote_reply(2, 1, &yes, t0);
+    assert!(n.is_leader());
+    let out = n.take_outbox();
+    assert_eq!(appends(&out).len(), 4);
+    assert_eq!(n.next_deadline(), t0 + HEARTBEAT_INTERVAL);
+}
+
+#[test]
+fn votes_from_an_earlier_election_are_not_counted() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    n.start_election(t0);
+    n.start_election(later(t0, 600)); // term 2
+    n.handle_vote_reply(
+        1,
+        1,
+        &RequestVoteReply {
+            term: 1,
+            vote_granted: true,
+        },
+        t0,
+    );
+    assert!(!n.is_leader());
+}
+
+#[test]
+fn a_single_peer_elects_itself_and_commits_alone() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 1, t0);
+    n.tick(later(t0, 600));
+    assert!(n.is_leader());
+    assert_eq!(n.start(vec![7], t0), Some((1, 1)));
+    assert_eq!(n.commit_index(), 1);
+    assert_eq!(
+        n.take_outbox().applies,
+        [ApplyMsg::Command {
+            index: 1,
+            command: vec![7]
+        }]
+    );
+}
+
+#[test]
+fn one_vote_per_term_and_the_timer_restarts_only_when_granting() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    let ask = |candidate, term| RequestVoteArgs {
+        term,
+        candidate,
+        last_log_index: 0,
+        last_log_term: 0,
+    };
+    let now = later(t0, 100);
+    assert!(n.handle_request_vote(&ask(1, 1), now).vote_granted);
+    assert!(
+        n.take_outbox().persist,
+        "the vote must be saved before the reply"
+    );
+    assert!(
+        n.next_deadline() >= later(now, 300),
+        "granting restarts the timer"
+    );
+    assert!(
+        n.handle_request_vote(&ask(1, 1), now).vote_granted,
+        "a repeated request gets the same answer"
+    );
+    let after_grant = n.next_deadline();
+    assert!(
+        !n.handle_request_vote(&ask(2, 1), later(t0, 200))
+            .vote_granted,
+        "second candidate, same term"
+    );
+    assert_eq!(
+        n.next_deadline(),
+        after_grant,
+        "refusing must not restart the timer"
+    );
+    assert!(
+        n.handle_request_vote(&ask(2, 2), now).vote_granted,
+        "a new term frees the vote"
+    );
+}
+
+#[test]
+fn votes_go_only_to_candidates_whose_log_is_at_least_as_up_to_date() {
+    let t0 = Instant::now();
+    // Log terms 1 1 2: last entry (3, 2).
+    let mut n = with_log(0, 3, 2, &[1, 1, 2], t0);
+    let ask = |term, last_log_index, last_log_term| RequestVoteArgs {
+        term,
+        candidate: 1,
+        last_log_index,
+        last_log_term,
+    };
+    assert!(
+        !n.handle_request_vote(&ask(3, 5, 1), t0).vote_granted,
+        "older last term, longer log"
+    );
+    assert!(
+        !n.handle_request_vote(&ask(4, 2, 2), t0).vote_granted,
+        "same last term, shorter log"
+    );
+    assert_eq!(
+        n.term(),
+        4,
+        "a refused candidate's higher term is still adopted"
+    );
+    assert!(
+        n.handle_request_vote(&ask(5, 3, 2), t0).vote_granted,
+        "same last entry"
+    );
+    assert!(
+        n.candidate_log_is_up_to_date(1, 3),
+        "later last term wins whatever the length"
+    );
+}
+
+#[test]
+fn a_higher_term_in_any_message_demotes_a_leader() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &AppendEntriesReply {
+            term: 5,
+            ..Default::default()
+        },
+        t0,
+    );
+    assert!(!n.is_leader());
+    assert_eq!((n.term(), n.voted_for()), (5, None));
+    assert!(n.take_outbox().persist);
+    assert!(
+        n.next_deadline() > t0,
+        "a deposed leader must not stand again at once"
+    );
+}
+
+#[test]
+fn append_entries_from_a_current_leader_makes_a_candidate_step_down() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    n.start_election(t0);
+    let reply = n.handle_append_entries(&append_args(1, (0, 0), vec![], 0), t0);
+    assert!(reply.success);
+    assert!(!n.is_leader());
+    // And the candidate no longer counts votes for itself.
+    n.handle_vote_reply(
+        1,
+        1,
+        &RequestVoteReply {
+            term: 1,
+            vote_granted: true,
+        },
+        t0,
+    );
+    assert!(!n.is_leader());
+}
+
+// ----- AppendEntries receiver (3B) -------------------------------------------------------
+
+#[test]
+fn rule_1_requests_from_an_old_term_fail_without_touching_state() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 3, &[1, 2], t0);
+    let deadline = n.next_deadline();
+    let reply =
+        n.handle_append_entries(&append_args(2, (2, 2), vec![entry(2, 9)], 2), later(t0, 50));
+    assert_eq!((reply.term, reply.success), (3, false));
+    assert_eq!(n.log().last_index(), 2);
+    assert_eq!(
+        n.next_deadline(),
+        deadline,
+        "a stale leader must not restart the timer"
+    );
+}
+
+#[test]
+fn rule_2_a_short_log_reports_its_length() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 1, &[1, 1], t0);
+    let reply = n.handle_append_entries(&append_args(1, (5, 1), vec![], 0), t0);
+    assert!(!reply.success);
+    assert_eq!((reply.conflict_term, reply.conflict_index), (None, 3));
+}
+
+#[test]
+fn rule_2_a_term_mismatch_reports_the_term_and_where_it_starts() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 4, &[1, 2, 2, 2], t0);
+    let reply = n.handle_append_entries(&append_args(4, (4, 3), vec![], 0), t0);
+    assert!(!reply.success);
+    assert_eq!((reply.conflict_term, reply.conflict_index), (Some(2), 2));
+}
+
+#[test]
+fn rules_3_and_4_truncate_only_at_a_real_conflict() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 3, &[1, 1, 1, 1], t0);
+    // Entries 2..3 agree, 4 conflicts: 4 is replaced, nothing else changes.
+    let reply = n.handle_append_entries(
+        &append_args(3, (1, 1), vec![entry(1, 2), entry(1, 3), entry(3, 40)], 0),
+        t0,
+    );
+    assert!(reply.success);
+    let terms: Vec<u64> = n.log().entries().iter().map(|e| e.term).collect();
+    assert_eq!(terms, [1, 1, 1, 3]);
+    assert!(n.take_outbox().persist);
+
+    // A late, shorter copy of an older request must not cut the tail off.
+    let reply = n.handle_append_entries(&append_args(3, (1, 1), vec![entry(1, 2)], 0), t0);
+    assert!(reply.success);
+    assert_eq!(n.log().last_index(), 4);
+    assert!(!n.take_outbox().persist, "nothing changed, nothing to save");
+}
+
+#[test]
+fn rule_5_commit_follows_the_leader_but_not_past_the_new_entries() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 1, &[1, 1, 1, 1, 1], t0);
+    // Only entries up to 2 are known to match the leader's log.
+    n.handle_append_entries(&append_args(1, (1, 1), vec![entry(1, 2)], 4), t0);
+    assert_eq!(n.commit_index(), 2);
+    let applied: Vec<u64> = n
+        .take_outbox()
+        .applies
+        .iter()
+        .map(|m| match m {
+            ApplyMsg::Command { index, .. } => *index,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(applied, [1, 2]);
+    // Commit never goes backwards.
+    n.handle_append_entries(&append_args(1, (0, 0), vec![], 1), t0);
+    assert_eq!(n.commit_index(), 2);
+}
+
+// ----- leaders (3B) ----------------------------------------------------------------------
+
+#[test]
+fn start_appends_and_sends_only_to_idle_followers() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    assert_eq!(n.start(vec![1], t0), None, "a follower refuses commands");
+    elect(&mut n, t0);
+    // The election's heartbeats are still in flight, so nothing goes out yet...
+    assert_eq!(n.start(vec![1], t0), Some((1, 1)));
+    let out = n.take_outbox();
+    assert!(out.persist);
+    assert!(appends(&out).is_empty());
+    // ...until a heartbeat reply arrives, which brings the follower up to date at once.
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &AppendEntriesReply {
+            term: 1,
+            success: true,
+            ..Default::default()
+        },
+        t0,
+    );
+    let out = n.take_outbox();
+    let sent = appends(&out);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].0, sent[0].1.entries.len()), (1, 1));
+}
+
+#[test]
+fn a_majority_commits_entries_of_the_current_term() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    n.start(vec![1], t0);
+    n.start(vec![2], t0);
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 2,
+        },
+        &AppendEntriesReply {
+            term: 1,
+            success: true,
+            ..Default::default()
+        },
+        t0,
+    );
+    assert_eq!(n.commit_index(), 2);
+    assert_eq!(n.take_outbox().applies.len(), 2);
+}
+
+/// Figure 8: a leader must not commit an entry from an earlier term by counting replicas.
+#[test]
+fn entries_of_earlier_terms_commit_only_behind_one_of_the_current_term() {
+    let t0 = Instant::now();
+    // Leader of term 4 whose log holds an entry of term 2 that it never committed.
+    let mut n = with_log(0, 5, 3, &[1, 2], t0);
+    elect(&mut n, t0);
+    assert_eq!(n.term(), 4);
+    let ok = AppendEntriesReply {
+        term: 4,
+        success: true,
+        ..Default::default()
+    };
+    for p in 1..=3 {
+        n.handle_append_reply(
+            p,
+            &AppendSent {
+                term: 4,
+                prev_log_index: 0,
+                entries: 2,
+            },
+            &ok,
+            t0,
+        );
+    }
+    assert_eq!(
+        n.commit_index(),
+        0,
+        "index 2 (term 2) is on a majority but must not commit"
+    );
+    n.start(vec![3], t0);
+    for p in 1..=2 {
+        n.handle_append_reply(
+            p,
+            &AppendSent {
+                term: 4,
+                prev_log_index: 2,
+                entries: 1,
+            },
+            &ok,
+            t0,
+        );
+    }
+    assert_eq!(
+        n.commit_index(),
+        3,
+        "a current-term entry on a majority commits everything before it"
+    );
+}
+
+#[test]
+fn match_index_comes_from_the_request_not_the_current_log() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    n.start(vec![1], t0);
+    n.start(vec![2], t0);
+    // The reply is for a request that carried only entry 1.
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 1,
+        },
+        &ok,
+        t0,
+    );
+    assert_eq!(n.commit_index(), 1);
+    // A stale success for an earlier, shorter request must not lower anything.
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &ok,
+        t0,
+    );
+    assert_eq!(n.commit_index(), 1);
+}
+
+#[test]
+fn fast_backup_skips_a_whole_term() {
+    let t0 = Instant::now();
+    // Leader log terms: 1 1 4 4 4 5; it becomes leader of term 6.
+    let mut n = with_log(0, 3, 5, &[1, 1, 4, 4, 4, 5], t0);
+    elect(&mut n, t0);
+    let sent = AppendSent {
+        term: 6,
+        prev_log_index: 6,
+        entries: 0,
+    };
+    let next_sent = |n: &mut Node| {
+        let out = n.take_outbox();
+        let a = appends(&out);
+        (a[0].1.prev_log_index + 1, a[0].1.entries.len())
+    };
+    // Follower has term 4 at the checked index, first at 3; the leader has 4s up to 5.
+    n.handle_append_reply(
+        1,
+        &sent,
+        &AppendEntriesReply {
+            term: 6,
+            success: false,
+            conflict_term: Some(4),
+            conflict_index: 3,
+        },
+        t0,
+    );
+    assert_eq!(next_sent(&mut n), (6, 1));
+    // Follower has term 3 there, which the leader never had: jump to its first index.
+    n.handle_append_reply(
+        1,
+        &sent,
+        &AppendEntriesReply {
+            term: 6,
+            success: false,
+            conflict_term: Some(3),
+            conflict_index: 2,
+        },
+        t0,
+    );
+    assert_eq!(next_sent(&mut n), (2, 5));
+    // Follower's log is too short.
+    n.handle_append_reply(
+        2,
+        &sent,
+        &AppendEntriesReply {
+            term: 6,
+            success: false,
+            conflict_term: None,
+            conflict_index: 2,
+        },
+        t0,
+    );
+    assert_eq!(next_sent(&mut n), (2, 5));
+}
+
+#[test]
+fn heartbeats_go_out_every_interval_and_no_faster() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    n.tick(later(t0, 99));
+    assert!(n.take_outbox().sends.is_empty());
+    n.tick(later(t0, 100));
+    assert_eq!(appends(&n.take_outbox()).len(), 2);
+    assert_eq!(n.next_deadline(), later(t0, 200));
+}
+
+// ----- snapshots (3D) --------------------------------------------------------------------
+
+#[test]
+fn a_service_snapshot_cuts_the_log_and_is_saved() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 1, 1, &[1, 1, 1], t0);
+    elect(&mut n, t0);
+    n.start(vec![4], t0); // commits 1..4 (one-peer cluster)
+    n.take_outbox();
+    n.snapshot(3, b"state@3".to_vec());
+    assert_eq!((n.log().start_index(), n.log().last_index()), (3, 4));
+    assert_eq!(n.snapshot_bytes(), b"state@3");
+    assert!(n.take_outbox().persist);
+    n.snapshot(2, b"older".to_vec()); // behind the cut: ignored
+    assert_eq!(n.snapshot_bytes(), b"state@3");
+    n.snapshot(9, b"future".to_vec()); // not applied yet: ignored
+    assert_eq!(n.log().start_index(), 3);
+}
+
+#[test]
+fn a_leader_sends_its_snapshot_to_a_follower_that_needs_cut_entries() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    for c in 1..=4 {
+        n.start(vec![c], t0);
+    }
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 4,
+        },
+        &ok,
+        t0,
+    );
+    n.take_outbox();
+    n.snapshot(3, b"s3".to_vec());
+    n.take_outbox();
+    // Follower 2 is missing everything.
+    n.handle_append_reply(
+        2,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &AppendEntriesReply {
+            term: 1,
+            success: false,
+            conflict_term: None,
+            conflict_index: 1,
+        },
+        t0,
+    );
+    let out = n.take_outbox();
+    let Some((2, Request::Snapshot(args))) = out.sends.first() else {
+        panic!("{:?}", out.sends)
+    };
+    assert_eq!(
+        (
+            args.last_included_index,
+            args.last_included_term,
+            &args.snapshot[..]
+        ),
+        (3, 1, &b"s3"[..])
+    );
+    // Once installed, replication continues from 4.
+    n.handle_snapshot_reply(
+        2,
+        &SnapshotSent::of(args),
+        &InstallSnapshotReply { term: 1 },
+        t0,
+    );
+    let out = n.take_outbox();
+    let a = appends(&out);
+    assert_eq!(
+        (a[0].0, a[0].1.prev_log_index, a[0].1.entries.len()),
+        (2, 3, 1)
+    );
+}
+
+#[test]
+fn installing_a_snapshot_keeps_a_matching_suffix_and_applies_the_snapshot() {
+    let t0 = Instant::now();
+    let mut n = with_log(1, 3, 2, &[1, 1, 2, 2], t0);
+    let args = InstallSnapshotArgs {
+        term: 2,
+        leader: 0,
+        last_included_index: 3,
+        last_included_term: 2,
+        snapshot: b"s3".to_vec(),
+    };
+    n.handle_install_snapshot(&args, t0);
+    assert_eq!(
+        (n.log().start_index(), n.log().last_index()),
+        (3, 4),
+        "entry 4 matches and stays"
+    );
+    assert_eq!((n.commit_index(), n.last_applied()), (3, 3));
+    let out = n.take_outbox();
+    assert!(out.persist);
+    assert_eq!(
+        out.applies,
+        [ApplyMsg::Snapshot {
+            index: 3,
+            term: 2,
+            snapshot: b"s3".to_vec()
+        }]
+    );
+
+    // A snapshot that disagrees with the log replaces all of it.
+    let mut m = with_log(1, 3, 2, &[1, 1, 1, 1, 1], t0);
+    m.handle_install_snapshot(
+        &InstallSnapshotArgs {
+            last_included_term: 2,
+            ..args.clone()
+        },
+        t0,
+    );
+    assert_eq!((m.log().start_index(), m.log().last_index()), (3, 3));
+
+    // An old snapshot (already committed here) changes nothing.
+    let stale = InstallSnapshotArgs {
+        last_included_index: 2,
+        last_included_term: 1,
+        ..args
+    };
+    n.handle_install_snapshot(&stale, t0);
+    assert!(n.take_outbox().applies.is_empty());
+    assert_eq!(n.log().start_index(), 3);
+}
+
+#[test]
+fn append_entries_behind_the_snapshot_are_skipped_not_refused() {
+    let t0 = Instant::now();
+    let mut n = with_log(1, 3, 2, &[1, 1, 2], t0);
+    n.handle_install_snapshot(
+        &InstallSnapshotArgs {
+            term: 2,
+            leader: 0,
+            last_included_index: 3,
+            last_included_term: 2,
+            snapshot: vec![],
+        },
+        t0,
+    );
+    // A delayed request starting at index 1 carrying entries 2..5.
+    let reply = n.handle_append_entries(
+        &append_args(
+            2,
+            (1, 1),
+            vec![entry(1, 2), entry(2, 3), entry(2, 4), entry(2, 5)],
+            3,
+        ),
+        t0,
+    );
+    assert!(reply.success);
+    assert_eq!(n.log().last_index(), 5);
+    // One entirely inside the snapshot succeeds without changes.
+    let reply = n.handle_append_entries(&append_args(2, (0, 0), vec![entry(1, 1)], 3), t0);
+    assert!(reply.success);
+    assert_eq!(n.log().last_index(), 5);
+}
+
+#[test]
+fn a_restarted_peer_counts_its_snapshot_as_applied() {
+    let t0 = Instant::now();
+    let mut log = Log::new();
+    for t in [1, 1, 1, 2] {
+        log.push(entry(t, 0));
+    }
+    log.compact_to(2, 1);
+    let n = Node::new(
+        0,
+        3,
+        Persistent {
+            term: 2,
+            voted_for: Some(1),
+            log,
+        },
+        b"s2".to_vec(),
+        t0,
+        1,
+    );
+    assert_eq!(
+        (n.commit_index(), n.last_applied(), n.term(), n.voted_for()),
+        (2, 2, 2, Some(1))
+    );
+    assert_eq!(
+        persist::decode(&n.raft_state()).unwrap().log.start_index(),
+        2
+    );
+}

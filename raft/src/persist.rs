@@ -1,0 +1,119 @@
+//! What a peer saves before it acts (Figure 2, "Persistent state on all servers", plus the
+//! log's cut for §7), and how it is encoded for the persister.
+
+use serde::{Deserialize, Serialize};
+
+use crate::log::Log;
+use crate::messages::Entry;
+
+/// The persistent state, as read back after a restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Persistent {
+    pub term: u64,
+    pub voted_for: Option<usize>,
+    pub log: Log,
+}
+
+/// The encoded layout. Saving borrows the live log instead of copying it.
+#[derive(Serialize)]
+struct Saving<'a> {
+    term: u64,
+    voted_for: Option<usize>,
+    start_index: u64,
+    start_term: u64,
+    entries: &'a [Entry],
+}
+
+#[derive(Deserialize)]
+struct Loading {
+    term: u64,
+    voted_for: Option<usize>,
+    start_index: u64,
+    start_term: u64,
+    entries: Vec<Entry>,
+}
+
+/// Encodes term, vote and log into the bytes the persister keeps as "raft state".
+pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
+    // solution:begin 3C Encode term, vote and log (with the log's cut, for 3D) into bytes.
+    let saving = Saving {
+        term,
+        voted_for,
+        start_index: log.start_index(),
+        start_term: log.start_term(),
+        entries: log.entries(),
+    };
+    postcard::to_allocvec(&saving).expect("raft state is always encodable")
+    // solution:skeleton
+    // todo!("3C: encode term, vote and log (with the log's cut, for 3D) into bytes")
+    // solution:end
+}
+
+/// Decodes what [`encode`] produced. Empty bytes (a peer's first start) give the initial
+/// state; bytes that do not decode are an error naming the problem.
+pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
+    if bytes.is_empty() {
+        return Ok(Persistent::default());
+    }
+    // solution:begin 3C Decode what `encode` produced.
+    let (loading, rest) = postcard::take_from_bytes::<Loading>(bytes).map_err(|e| {
+        format!(
+            "the saved raft state ({} bytes) does not decode: {e}",
+            bytes.len()
+        )
+    })?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "the saved raft state has {} bytes left over after decoding",
+            rest.len()
+        ));
+    }
+    Ok(Persistent {
+        term: loading.term,
+        voted_for: loading.voted_for,
+        log: Log::from_parts(loading.start_index, loading.start_term, loading.entries),
+    })
+    // solution:skeleton
+    // todo!("3C: decode what `encode` produced")
+    // solution:end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_survives_a_round_trip() {
+        let mut log = Log::new();
+        for term in [1, 1, 2] {
+            log.push(Entry {
+                term,
+                command: vec![term as u8; 3],
+            });
+        }
+        log.compact_to(1, 1);
+        let bytes = encode(7, Some(2), &log);
+        assert_eq!(
+            decode(&bytes),
+            Ok(Persistent {
+                term: 7,
+                voted_for: Some(2),
+                log
+            })
+        );
+    }
+
+    #[test]
+    fn nothing_saved_means_the_initial_state() {
+        assert_eq!(decode(&[]), Ok(Persistent::default()));
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let err = decode(&[0xff, 0xff, 0xff]).unwrap_err();
+        assert!(err.contains("does not decode"), "{err}");
+        let mut bytes = encode(1, None, &Log::new());
+        bytes.push(0);
+        assert!(decode(&bytes).unwrap_err().contains("left over"));
+    }
+}
