@@ -1,0 +1,220 @@
+//! The tester's side of each peer's apply channel: a thread per incarnation that records
+//! what the peer applied and checks it against every other peer (Go's `applier` and
+//! `applierSnap`). The records live in [`Applied`], which the checks read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+use parking_lot::{Condvar, Mutex};
+use raft::{ApplyMsg, Raft};
+use serde::{Deserialize, Serialize};
+
+use super::cmd::Cmd;
+
+/// The snapshot tests ask for a snapshot after every this many applied commands.
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+
+/// Every peer's applied commands, and the first error any background check found.
+#[derive(Default)]
+pub struct Applied {
+    state: Mutex<AppliedState>,
+    /// Signalled whenever a peer applies something, so waiting checks wake at once.
+    changed: Condvar,
+    failure: Mutex<Option<String>>,
+}
+
+#[derive(Default)]
+pub struct AppliedState {
+    /// `logs[i][index]`: the command peer `i`'s current incarnation applied at `index`.
+    pub logs: Vec<HashMap<u64, Vec<u8>>>,
+    /// The highest index any peer has applied.
+    pub max_index: u64,
+}
+
+impl Applied {
+    pub fn new(peers: usize) -> Self {
+        Self {
+            state: Mutex::new(AppliedState {
+                logs: vec![HashMap::new(); peers],
+                max_index: 0,
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, AppliedState> {
+        self.state.lock()
+    }
+
+    /// Waits until `done` holds or `deadline` passes; true if it holds.
+    pub fn wait_until(
+        &self,
+        deadline: Instant,
+        mut done: impl FnMut(&AppliedState) -> bool,
+    ) -> bool {
+        let mut state = self.state.lock();
+        loop {
+            if done(&state) {
+                return true;
+            }
+            if self.changed.wait_until(&mut state, deadline).timed_out() {
+                return done(&state);
+            }
+        }
+    }
+
+    /// Records the first failure found off the test's thread.
+    pub fn fail(&self, message: String) {
+        self.failure.lock().get_or_insert(message);
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().clone()
+    }
+
+    /// Starts peer `me`'s record over: empty, or what its snapshot holds.
+    pub fn reset(&self, me: usize, snapshot: &[u8]) -> Result<u64, String> {
+        let mut state = self.state.lock();
+        if snapshot.is_empty() {
+            state.logs[me].clear();
+            return Ok(0);
+        }
+        let TesterSnapshot { index, log } = TesterSnapshot::decode(snapshot)?;
+        state.logs[me] = log
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|c| (i as u64, c)))
+            .collect();
+        Ok(index)
+    }
+
+    /// Go's `checkLogs`: records that `me` applied `command` at `index`; an error if another
+    /// peer applied something else there. Also reports whether `me` had applied `index - 1`.
+    fn record(&self, me: usize, index: u64, command: &[u8]) -> (Option<String>, bool) {
+        let mut state = self.state.lock();
+        let mut error = None;
+        for (j, log) in state.logs.iter().enumerate() {
+            if let Some(old) = log.get(&index)
+                && old != command
+            {
+                error = Some(format!(
+                    "commit index={index} server={me} {} != server={j} {}",
+                    Cmd::show(command),
+                    Cmd::show(old)
+                ));
+            }
+        }
+        let previous = state.logs[me].contains_key(&(index - 1));
+        state.logs[me].insert(index, command.to_vec());
+        state.max_index = state.max_index.max(index);
+        drop(state);
+        self.changed.notify_all();
+        (error, previous)
+    }
+
+    /// The snapshot the tester hands peer `me` after it applied `index`: the index and all
+    /// commands up to it.
+    fn snapshot_of(&self, me: usize, index: u64) -> Vec<u8> {
+        let state = self.state.lock();
+        let log = (0..=index)
+            .map(|i| state.logs[me].get(&i).cloned())
+            .collect();
+        TesterSnapshot { index, log }.encode()
+    }
+}
+
+/// What the tester's service keeps in a snapshot.
+#[derive(Serialize, Deserialize)]
+struct TesterSnapshot {
+    index: u64,
+    log: Vec<Option<Vec<u8>>>,
+}
+
+impl TesterSnapshot {
+    fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("tester snapshots always encode")
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("snapshot decode error: {e}"))
+    }
+}
+
+/// One incarnation's apply channel reader.
+pub struct Applier {
+    pub me: usize,
+    pub applied: Arc<Applied>,
+    /// Set just before the tester kills this incarnation; a channel that closes without it
+    /// means the peer died on its own.
+    pub stopping: Arc<AtomicBool>,
+    /// `Some` in the snapshot tests: the peer to hand snapshots to.
+    pub snapshots: Option<Arc<Raft>>,
+    pub last_applied: u64,
+}
+
+impl Applier {
+    pub fn run(mut self, apply: Receiver<ApplyMsg>) {
+        for msg in apply.iter() {
+            if let Err(error) = self.handle(msg) {
+                self.applied.fail(format!("apply error: {error}"));
+            }
+        }
+        if !self.stopping.load(Ordering::Acquire) {
+            self.applied.fail(format!(
+                "server {} closed its apply channel while it was running: a thread of the peer \
+                 stopped (a panic, e.g. a todo!() not yet implemented? its message is printed above)",
+                self.me
+            ));
+        }
+    }
+
+    fn handle(&mut self, msg: ApplyMsg) -> Result<(), String> {
+        let me = self.me;
+        match msg {
+            ApplyMsg::Command { index, command } => {
+                let mut error = None;
+                if self.snapshots.is_some() && index != self.last_applied + 1 {
+                    error = Some(format!(
+                        "server {me} apply out of order, expected index {}, got {index}",
+                        self.last_applied + 1
+                    ));
+                }
+                if error.is_none() {
+                    if index == 0 {
+                        return Err(format!("server {me} applied index 0; the first index is 1"));
+                    }
+                    let (mismatch, previous) = self.applied.record(me, index, &command);
+                    error = mismatch;
+                    if index > 1 && !previous {
+                        error = Some(format!("server {me} apply out of order {index}"));
+                    }
+                }
+                self.last_applied = index;
+                if let Some(raft) = &self.snapshots
+                    && (index + 1) % SNAPSHOT_INTERVAL == 0
+                {
+                    raft.snapshot(index, self.applied.snapshot_of(me, index));
+                }
+                error.map_or(Ok(()), Err)
+            }
+            ApplyMsg::Snapshot {
+                index, snapshot, ..
+            } => {
+                if self.snapshots.is_none() {
+                    return Ok(()); // Go's plain applier ignores snapshots
+                }
+                let held = self.applied.reset(me, &snapshot)?;
+                if held != index {
+                    return Err(format!(
+                        "server {me} snapshot doesn't match m.SnapshotIndex"
+                    ));
+                }
+                self.last_applied = index;
+                Ok(())
+            }
+        }
+    }
+}

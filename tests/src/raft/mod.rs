@@ -1,0 +1,630 @@
+//! The Raft tester: a cluster of peers on one simulated network, the faults the tests
+//! inject, and the checks they make — Go's `raft1/test.go`, `raft1/server.go` and
+//! `tester1` with their limits and failure messages.
+//!
+//! Beyond Go: election safety is checked every 5 ms in the background (Go samples every
+//! ~500 ms and only when a test asks), a killed incarnation that keeps sending RPCs fails
+//! the test, a peer whose threads die (its apply channel closes) fails it at once, and
+//! every random choice derives from the network's seed.
+
+mod applier;
+mod cmd;
+mod watch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::unbounded;
+use labrpc::{Network, Server};
+use parking_lot::Mutex;
+use persister::Persister;
+use raft::Raft;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+pub use applier::SNAPSHOT_INTERVAL;
+pub use cmd::Cmd;
+
+use crate::harness::{self, Stats};
+use applier::{Applied, Applier};
+
+/// The tests generously allow a new leader to be elected within a second.
+pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The largest raft state (bytes) the snapshot tests accept.
+pub const MAX_LOG_SIZE: usize = 2000;
+
+/// A cluster of Raft peers under test.
+pub struct RaftTest {
+    n: usize,
+    snapshots: bool,
+    net: Network,
+    applied: Arc<Applied>,
+    group: Mutex<Group>,
+    rng: Mutex<Xoshiro256PlusPlus>,
+    finished: AtomicBool,
+    rpcs0: u64,
+    bytes0: u64,
+    reliable_at_start: bool,
+}
+
+/// The peers, what connects them, and what survives their crashes.
+struct Group {
+    slots: Vec<Slot>,
+    connected: Vec<bool>,
+    /// Incarnations started so far, to name each one's ends uniquely.
+    started: u64,
+    /// Killed incarnations, watched for RPCs they should no longer send.
+    zombies: Vec<watch::Zombie>,
+}
+
+struct Slot {
+    raft: Option<Arc<Raft>>,
+    /// The current persister: the running incarnation's, or the copy a restart gets.
+    persister: Arc<Persister>,
+    /// `ends[j]`: the name of this incarnation's end to peer `j`.
+    ends: Vec<String>,
+    stopping: Arc<AtomicBool>,
+}
+
+fn server_name(i: usize) -> String {
+    format!("server-{i}")
+}
+
+impl RaftTest {
+    /// Go's `makeTest(t, n, reliable, snapshot)`: `n` peers, all started and connected, on
+    /// a network with long delays; `snapshots` makes the tester ask for a snapshot every
+    /// [`SNAPSHOT_INTERVAL`] commands and check what the peers install.
+    pub fn new(n: usize, reliable: bool, snapshots: bool) -> Arc<Self> {
+        let net = Network::new();
+        net.set_reliable(reliable);
+        net.set_long_delays(true);
+        let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x7e57_e7ca_11ed_5eed);
+        let slots = (0..n)
+            .map(|_| Slot {
+                raft: None,
+                persister: Arc::new(Persister::new()),
+                ends: Vec::new(),
+                stopping: Arc::new(AtomicBool::new(false)),
+            })
+            .collect();
+        let test = Arc::new(Self {
+            n,
+            snapshots,
+            applied: Arc::new(Applied::new(n)),
+            group: Mutex::new(Group {
+                slots,
+                connected: vec![false; n],
+                started: 0,
+                zombies: Vec::new(),
+            }),
+            rng: Mutex::new(rng),
+            finished: AtomicBool::new(false),
+            rpcs0: 0,
+            bytes0: 0,
+            reliable_at_start: reliable,
+            net,
+        });
+        test.start_servers();
+        watch::spawn(Arc::downgrade(&test));
+        test
+    }
+
+    pub fn servers(&self) -> usize {
+        self.n
+    }
+
+    // ----- failing ------------------------------------------------------------------------
+
+    /// Fails the test with `message` (Go's `Fatalf`).
+    #[track_caller]
+    pub fn fatal(&self, message: impl Into<String>) -> ! {
+        panic!("{}", message.into())
+    }
+
+    /// Fails the test if a background check has found a problem.
+    #[track_caller]
+    fn check_background(&self) {
+        if let Some(failure) = self.applied.failure() {
+            self.fatal(failure);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    // ----- the peers ----------------------------------------------------------------------
+
+    /// Peer `i`'s running incarnation, if it is up (Go's `srvs[i].Raft()`).
+    pub fn raft(&self, i: usize) -> Option<Arc<Raft>> {
+        self.group.lock().slots[i].raft.clone()
+    }
+
+    /// Hands `cmd` to peer `i` if it is up; its answer (index and term if it leads).
+    pub fn start(&self, i: usize, cmd: impl Into<Cmd>) -> Option<(u64, u64)> {
+        self.raft(i)?.start(cmd.into().encode())
+    }
+
+    /// Peer `i`'s term and leadership.
+    ///
+    /// # Panics
+    /// If peer `i` is not running.
+    #[track_caller]
+    pub fn get_state(&self, i: usize) -> (u64, bool) {
+        match self.raft(i) {
+            Some(raft) => raft.get_state(),
+            None => self.fatal(format!("get_state({i}): server {i} is not running")),
+        }
+    }
+
+    // ----- the network --------------------------------------------------------------------
+
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.group.lock().connected[i]
+    }
+
+    /// Connects peer `i` to every connected peer, both ways (Go's `ConnectOne`).
+    pub fn connect_one(&self, i: usize) {
+        let mut g = self.group.lock();
+        g.connected[i] = true;
+        for j in 0..self.n {
+            if g.connected[j] {
+                if let Some(end) = g.slots[i].ends.get(j) {
+                    self.net.enable(end, true);
+                }
+                if let Some(end) = g.slots[j].ends.get(i) {
+                    self.net.enable(end, true);
+                }
+            }
+        }
+    }
+
+    /// Cuts peer `i` off from everyone, both ways (Go's `DisconnectAll`).
+    pub fn disconnect_all(&self, i: usize) {
+        let mut g = self.group.lock();
+        g.connected[i] = false;
+        for j in 0..self.n {
+            if let Some(end) = g.slots[i].ends.get(j) {
+                self.net.enable(end, false);
+            }
+            if let Some(end) = g.slots[j].ends.get(i) {
+                self.net.enable(end, false);
+            }
+        }
+    }
+
+    pub fn connect_all(&self) {
+        for i in 0..self.n {
+            self.connect_one(i);
+        }
+    }
+
+    pub fn set_reliable(&self, reliable: bool) {
+        self.net.set_reliable(reliable);
+    }
+
+    pub fn is_reliable(&self) -> bool {
+        self.net.is_reliable()
+    }
+
+    pub fn set_long_reordering(&self, on: bool) {
+        self.net.set_long_reordering(on);
+    }
+
+    /// RPCs that reached peer `i`'s current incarnation.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        self.net.count(&server_name(i))
+    }
+
+    pub fn rpc_total(&self) -> u64 {
+        self.net.total_count()
+    }
+
+    pub fn bytes_total(&self) -> u64 {
+        self.net.total_bytes()
+    }
+
+    /// The largest raft state any peer has saved (Go's `LogSize`).
+    pub fn log_size(&self) -> usize {
+        let g = self.group.lock();
+        g.slots
+            .iter()
+            .map(|s| s.persister.raft_state_size())
+            .max()
+            .unwrap_or(0)
+    }
+
+    // ----- crashes ------------------------------------------------------------------------
+
+    /// Crashes peer `i` (Go's `ShutdownServer`): cut it off, delete it from the network so
+    /// that nothing it says arrives, give its successor a copy of its persister (so the
+    /// dying incarnation cannot write to it), and kill it.
+    pub fn shutdown_server(&self, i: usize) {
+        self.disconnect_all(i);
+        self.net.delete_server(&server_name(i));
+        let (raft, ends, stopping) = {
+            let mut g = self.group.lock();
+            let slot = &mut g.slots[i];
+            slot.persister = Arc::new(slot.persister.copy());
+            (
+                slot.raft.take(),
+                slot.ends.clone(),
+                Arc::clone(&slot.stopping),
+            )
+        };
+        if let Some(raft) = raft {
+            stopping.store(true, Ordering::Release);
+            raft.kill();
+            let zombie = watch::Zombie::new(i, ends, Instant::now());
+            self.group.lock().zombies.push(zombie);
+        }
+    }
+
+    /// Starts a new incarnation of peer `i` from its saved state (Go's `StartServer`). It
+    /// stays disconnected until connected.
+    pub fn start_server(&self, i: usize) {
+        if self.raft(i).is_some() {
+            self.shutdown_server(i);
+        }
+        let mut g = self.group.lock();
+        g.started += 1;
+        let incarnation = g.started;
+        let ends: Vec<String> = (0..self.n)
+            .map(|j| format!("{i}->{j}#{incarnation}"))
+            .collect();
+        let clients = ends
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let end = self.net.make_end(name);
+                self.net.connect(name, &server_name(j));
+                end
+            })
+            .collect();
+        let persister = Arc::clone(&g.slots[i].persister);
+        // The tester plays the service: it restores its state from the snapshot first.
+        let last_applied = if self.snapshots {
+            match self.applied.reset(i, &persister.read_snapshot()) {
+                Ok(index) => index,
+                Err(e) => {
+                    self.applied.fail(format!("server {i} cannot restart: {e}"));
+                    0
+                }
+            }
+        } else {
+            self.applied
+                .reset(i, &[])
+                .expect("an empty record always resets")
+        };
+        let (apply_tx, apply_rx) = unbounded();
+        let raft = Arc::new(Raft::new(clients, i, persister, apply_tx));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let applier = Applier {
+            me: i,
+            applied: Arc::clone(&self.applied),
+            stopping: Arc::clone(&stopping),
+            snapshots: self.snapshots.then(|| Arc::clone(&raft)),
+            last_applied,
+        };
+        thread::Builder::new()
+            .name(format!("applier-{i}"))
+            .spawn(move || applier.run(apply_rx))
+            .expect("cannot spawn an applier thread");
+        let mut server = Server::new();
+        server.add_service(raft.service());
+        self.net.add_server(&server_name(i), server);
+        let slot = &mut g.slots[i];
+        slot.raft = Some(raft);
+        slot.ends = ends;
+        slot.stopping = stopping;
+    }
+
+    /// Restarts peer `i` and reconnects the whole group (Go 2025's `restart`).
+    pub fn restart(&self, i: usize) {
+        self.start_server(i);
+        self.connect_all();
+    }
+
+    /// Crashes every peer.
+    pub fn shutdown(&self) {
+        for i in 0..self.n {
+            self.shutdown_server(i);
+        }
+    }
+
+    /// Starts every peer and connects them all.
+    pub fn start_servers(&self) {
+        for i in 0..self.n {
+            self.start_server(i);
+        }
+        self.connect_all();
+    }
+
+    // ----- randomness ---------------------------------------------------------------------
+
+    /// A random number from the tester's seeded generator.
+    pub fn rand_u64(&self) -> u64 {
+        self.rng.lock().random::<u64>() >> 1 // like Go's rand.Int(): non-negative
+    }
+
+    /// A random number in `0..n`.
+    pub fn rand_below(&self, n: u64) -> u64 {
+        self.rng.lock().random_range(0..n)
+    }
+
+    /// A random printable string of `len` characters (Go's `Randstring`).
+    pub fn rand_string(&self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut rng = self.rng.lock();
+        (0..len)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
+    }
+
+    pub fn sleep(&self, d: Duration) {
+        thread::sleep(d);
+    }
+
+    // ----- checks -------------------------------------------------------------------------
+
+    /// Waits for a leader among the connected peers and returns it (the leader of the
+    /// highest term); fails on two leaders in one term, or none after ~5 s.
+    #[track_caller]
+    pub fn check_one_leader(&self) -> usize {
+        for _ in 0..10 {
+            let ms = 450 + self.rand_below(100);
+            self.sleep(Duration::from_millis(ms));
+            self.check_background();
+            let mut leaders: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+            for i in 0..self.n {
+                if self.is_connected(i)
+                    && let Some(raft) = self.raft(i)
+                {
+                    let (term, leader) = raft.get_state();
+                    if leader {
+                        leaders.entry(term).or_default().push(i);
+                    }
+                }
+            }
+            for (term, ids) in &leaders {
+                if ids.len() > 1 {
+                    self.fatal(format!("term {term} has {} (>1) leaders", ids.len()));
+                }
+            }
+            if let Some((_, ids)) = leaders.iter().next_back() {
+                return ids[0];
+            }
+        }
+        self.fatal("expected one leader, got none")
+    }
+
+    /// All connected peers agree on the term; returns it.
+    #[track_caller]
+    pub fn check_terms(&self) -> u64 {
+        self.check_background();
+        let mut agreed = None;
+        for i in 0..self.n {
+            if self.is_connected(i)
+                && let Some(raft) = self.raft(i)
+            {
+                let (term, _) = raft.get_state();
+                match agreed {
+                    None => agreed = Some(term),
+                    Some(t) if t != term => self.fatal("servers disagree on term"),
+                    Some(_) => {}
+                }
+            }
+        }
+        agreed.unwrap_or(0)
+    }
+
+    /// No connected peer believes it is the leader.
+    #[track_caller]
+    pub fn check_no_leader(&self) {
+        self.check_background();
+        for i in 0..self.n {
+            if self.is_connected(i)
+                && let Some(raft) = self.raft(i)
+                && raft.get_state().1
+            {
+                self.fatal(format!(
+                    "expected no leader among connected servers, but {i} claims to be leader"
+                ));
+            }
+        }
+    }
+
+    /// No peer has committed `index`.
+    #[track_caller]
+    pub fn check_no_agreement(&self, index: u64) {
+        let (n, _) = self.n_committed(index);
+        if n > 0 {
+            self.fatal(format!("{n} committed but no majority"));
+        }
+    }
+
+    /// How many peers have applied `index`, and what; fails if they disagree.
+    #[track_caller]
+    pub fn n_committed(&self, index: u64) -> (usize, Option<Vec<u8>>) {
+        self.check_background();
+        let state = self.applied.lock();
+        let mut count = 0;
+        let mut cmd: Option<&Vec<u8>> = None;
+        for log in &state.logs {
+            if let Some(c) = log.get(&index) {
+                if let Some(prev) = cmd
+                    && prev != c
+                {
+                    let message = format!(
+                        "committed values at index {index} do not match ({} != {})",
+                        Cmd::show(prev),
+                        Cmd::show(c)
+                    );
+                    drop(state);
+                    self.fatal(message);
+                }
+                count += 1;
+                cmd = Some(c);
+            }
+        }
+        (count, cmd.cloned())
+    }
+
+    /// Waits (Go's schedule: 30 rounds, 10 ms doubling to ~1 s) for at least `n` peers to
+    /// commit `index`, returning the command. `None` if `start_term` is given and some
+    /// peer has moved past it (agreement can no longer be expected).
+    #[track_caller]
+    pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Vec<u8>> {
+        let mut pause = Duration::from_millis(10);
+        for _ in 0..30 {
+            if self.n_committed(index).0 >= n {
+                break;
+            }
+            self.wait_committed(index, n, Instant::now() + pause);
+            if pause < Duration::from_secs(1) {
+                pause *= 2;
+            }
+            if let Some(start) = start_term {
+                for i in 0..self.n {
+                    if let Some(raft) = self.raft(i)
+                        && raft.get_state().0 > start
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        let (done, cmd) = self.n_committed(index);
+        if done < n {
+            self.fatal(format!("only {done} decided for index {index}; wanted {n}"));
+        }
+        cmd
+    }
+
+    /// Waits until `n` peers have applied `index` or `deadline` passes.
+    fn wait_committed(&self, index: u64, n: usize, deadline: Instant) -> bool {
+        self.applied.wait_until(deadline, |state| {
+            state
+                .logs
+                .iter()
+                .filter(|log| log.contains_key(&index))
+                .count()
+                >= n
+        })
+    }
+
+    /// Go's `one`: gets `cmd` committed by at least `expected` peers, trying each connected
+    /// peer as leader, within 10 s (2 s per attempt); returns its index. Without `retry`,
+    /// the first leader found must commit it.
+    #[track_caller]
+    pub fn one(&self, cmd: impl Into<Cmd>, expected: usize, retry: bool) -> u64 {
+        let cmd = cmd.into();
+        let bytes = cmd.encode();
+        let t0 = Instant::now();
+        let mut next = 0;
+        while t0.elapsed() < Duration::from_secs(10) && !self.finished() {
+            let mut index = None;
+            for _ in 0..self.n {
+                next = (next + 1) % self.n;
+                if self.is_connected(next)
+                    && let Some(raft) = self.raft(next)
+                    && let Some((i, _)) = raft.start(bytes.clone())
+                {
+                    index = Some(i);
+                    break;
+                }
+            }
+            match index {
+                Some(index) => {
+                    let deadline = Instant::now() + Duration::from_secs(2);
+                    loop {
+                        let (done, got) = self.n_committed(index);
+                        if done > 0 && done >= expected && got.as_ref() == Some(&bytes) {
+                            return index;
+                        }
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        // Wake as soon as anything is applied, or poll like Go every 20 ms.
+                        let step = (Instant::now() + Duration::from_millis(20)).min(deadline);
+                        self.wait_committed(index, expected.max(1), step);
+                    }
+                    if !retry {
+                        self.fatal(format!("one({cmd}) failed to reach agreement"));
+                    }
+                }
+                None => self.sleep(Duration::from_millis(50)),
+            }
+        }
+        self.check_background();
+        self.fatal(format!("one({cmd}) failed to reach agreement"))
+    }
+
+    // ----- teardown -----------------------------------------------------------------------
+
+    fn stop_everything(&self) {
+        self.finished.store(true, Ordering::Release);
+        let rafts: Vec<(Arc<Raft>, Arc<AtomicBool>)> = {
+            let mut g = self.group.lock();
+            g.slots
+                .iter_mut()
+                .filter_map(|s| s.raft.take().map(|r| (r, Arc::clone(&s.stopping))))
+                .collect()
+        };
+        for (raft, stopping) in rafts {
+            stopping.store(true, Ordering::Release);
+            raft.kill();
+        }
+        self.net.shutdown();
+    }
+}
+
+impl harness::Cluster for RaftTest {
+    fn seed(&self) -> u64 {
+        self.net.seed()
+    }
+
+    fn network_label(&self) -> &'static str {
+        if self.reliable_at_start {
+            "reliable"
+        } else {
+            "unreliable"
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            peers: self.n,
+            rpcs: self.rpc_total() - self.rpcs0,
+            bytes: self.bytes_total() - self.bytes0,
+            count_label: "cmds",
+            count: self.applied.lock().max_index,
+        }
+    }
+
+    fn finish(&self) -> Result<(), String> {
+        watch::check_zombies(self);
+        let failure = self.applied.failure();
+        self.stop_everything();
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn abort(&self) {
+        self.stop_everything();
+    }
+}
+
+/// Runs a Raft test: `title` as Go's, `servers` peers, reliable or not, with or without
+/// the snapshotting applier.
+pub fn run(
+    title: &str,
+    servers: usize,
+    reliable: bool,
+    snapshots: bool,
+    body: impl FnOnce(&RaftTest) + Send + 'static,
+) {
+    harness::run(title, RaftTest::new(servers, reliable, snapshots), body);
+}
