@@ -124,6 +124,9 @@ struct Leadership {
     /// only to peers with nothing in flight; the others get them with the reply or the
     /// next heartbeat, so a burst of `start`s costs one RPC per peer, not one per command.
     in_flight: Vec<bool>,
+    /// Whether the peer's last outcome was a reply rather than a failure. An unresponsive
+    /// peer (partitioned, crashed, or just unlucky) is only probed until it answers.
+    responsive: Vec<bool>,
     heartbeat_due: Instant,
 }
 
@@ -412,6 +415,7 @@ impl Node {
             next_index: vec![next; self.peers],
             match_index: vec![0; self.peers],
             in_flight: vec![false; self.peers],
+            responsive: vec![true; self.peers],
             heartbeat_due: now,
         });
         self.send_heartbeats(now);
@@ -438,6 +442,7 @@ impl Node {
         trace!(self, "client", "starts command at index {index}");
         for peer in self.others() {
             if let Role::Leader(l) = &self.role
+                && l.responsive[peer]
                 && !l.in_flight[peer]
             {
                 self.replicate_to(peer);
@@ -465,23 +470,28 @@ impl Node {
     /// "If last log index ≥ nextIndex for a follower: send AppendEntries RPC with log
     /// entries starting at nextIndex" — or the snapshot, if those entries were compacted
     /// away (§7).
+    ///
+    /// While an earlier request to the peer is still unanswered, or its last request
+    /// failed, the peer gets a *probe* instead: an AppendEntries without entries that only
+    /// checks consistency at nextIndex − 1. Its reply releases the real batch at once. This
+    /// keeps heartbeats to an unreachable peer from carrying the whole unacknowledged log
+    /// each time.
     pub fn replicate_to(&mut self, peer: usize) {
         let Role::Leader(l) = &mut self.role else {
             return;
         };
+        let probe = l.in_flight[peer] || !l.responsive[peer];
         l.in_flight[peer] = true;
         let next = l.next_index[peer];
         // solution:begin 3B Build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date.
-        let request = if next <= self.log.start_index() {
-            Request::Snapshot(InstallSnapshotArgs {
-                term: self.term,
-                leader: self.me,
-                last_included_index: self.log.start_index(),
-                last_included_term: self.log.start_term(),
-                snapshot: self.snapshot.clone(),
-            })
-        } else {
-            let prev_log_index = next - 1;
+        let start = self.log.start_index();
+        let request = if probe || next > start {
+            let prev_log_index = (next - 1).max(start);
+            let entries = if probe {
+                Vec::new()
+            } else {
+                self.log.entries_from(next, MAX_ENTRIES_PER_APPEND).to_vec()
+            };
             Request::Append(AppendEntriesArgs {
                 term: self.term,
                 leader: self.me,
@@ -489,13 +499,21 @@ impl Node {
                 prev_log_term: self
                     .log
                     .term_at(prev_log_index)
-                    .expect("next_index is within the log"),
-                entries: self.log.entries_from(next, MAX_ENTRIES_PER_APPEND).to_vec(),
+                    .expect("prev_log_index is within the log"),
+                entries,
                 leader_commit: self.commit_index,
+            })
+        } else {
+            Request::Snapshot(InstallSnapshotArgs {
+                term: self.term,
+                leader: self.me,
+                last_included_index: start,
+                last_included_term: self.log.start_term(),
+                snapshot: self.snapshot.clone(),
             })
         };
         // solution:skeleton
-        // let _ = next;
+        // let _ = (probe, next);
         // let request: Request = todo!("3B: build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date");
         // solution:end
         self.out.sends.push((peer, request));
@@ -519,6 +537,7 @@ impl Node {
             return;
         };
         l.in_flight[from] = false;
+        l.responsive[from] = true;
         if reply.success {
             // Use what was sent, not the log now: it may have grown since.
             let matched = sent.prev_log_index + sent.entries;
@@ -777,6 +796,7 @@ impl Node {
             return;
         };
         l.in_flight[from] = false;
+        l.responsive[from] = true;
         l.match_index[from] = l.match_index[from].max(sent.last_included_index);
         l.next_index[from] = l.next_index[from].max(sent.last_included_index + 1);
         let more = l.next_index[from] <= last_index;
@@ -790,10 +810,11 @@ impl Node {
         // solution:end
     }
 
-    /// A request to `peer` got no reply. Nothing to undo: the next heartbeat retries.
+    /// A request to `peer` got no reply. Nothing to undo: the next heartbeat probes it.
     pub fn request_failed(&mut self, peer: usize) {
         if let Role::Leader(l) = &mut self.role {
             l.in_flight[peer] = false;
+            l.responsive[peer] = false;
         }
     }
 

@@ -786,3 +786,114 @@ fn a_restarted_peer_counts_its_snapshot_as_applied() {
         2
     );
 }
+
+#[test]
+fn a_peer_with_a_request_outstanding_gets_probes_without_entries() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    for c in 0..20 {
+        n.start(vec![c], t0);
+    }
+    n.take_outbox();
+    // The election's heartbeats are unanswered: the next heartbeat only probes.
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    let sent = appends(&out);
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter()
+            .all(|(_, a)| a.entries.is_empty() && a.prev_log_index == 0)
+    );
+    // A reply (even to a probe) releases the whole batch at once.
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &AppendEntriesReply {
+            term: 1,
+            success: true,
+            ..Default::default()
+        },
+        t0,
+    );
+    let out = n.take_outbox();
+    let sent = appends(&out);
+    assert_eq!((sent.len(), sent[0].0, sent[0].1.entries.len()), (1, 1, 20));
+    // A failed call leaves the peer on probes until it answers one.
+    n.request_failed(2);
+    assert!(n.start(vec![21], t0).is_some());
+    let out = n.take_outbox();
+    assert!(
+        appends(&out).iter().all(|(p, _)| *p != 2),
+        "start() must not chase an unresponsive peer"
+    );
+    n.tick(later(t0, 200));
+    let out = n.take_outbox();
+    let to_2: Vec<_> = appends(&out).into_iter().filter(|(p, _)| *p == 2).collect();
+    assert!(to_2[0].1.entries.is_empty());
+    n.handle_append_reply(
+        2,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &AppendEntriesReply {
+            term: 1,
+            success: true,
+            ..Default::default()
+        },
+        t0,
+    );
+    let out = n.take_outbox();
+    let to_2: Vec<_> = appends(&out).into_iter().filter(|(p, _)| *p == 2).collect();
+    assert_eq!(to_2[0].1.entries.len(), 21);
+}
+
+#[test]
+fn a_probe_to_a_peer_behind_the_snapshot_checks_at_the_cut() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    for c in 1..=4 {
+        n.start(vec![c], t0);
+    }
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 4,
+        },
+        &ok,
+        t0,
+    );
+    n.snapshot(3, b"s3".to_vec());
+    n.take_outbox();
+    // Peer 2 still has the election heartbeat outstanding and needs entry 1.
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    let probe = appends(&out)
+        .into_iter()
+        .find(|(p, _)| *p == 2)
+        .expect("a probe to 2")
+        .1
+        .clone();
+    assert_eq!(
+        (
+            probe.prev_log_index,
+            probe.prev_log_term,
+            probe.entries.len()
+        ),
+        (3, 1, 0)
+    );
+}
