@@ -1,0 +1,249 @@
+//! Checking a whole history: partition it, search every partition (in parallel when it
+//! pays), and combine the outcomes into one verdict.
+
+use std::cmp::Reverse;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::history::{self, Event, HistoryError, Operation};
+use crate::model::Model;
+use crate::search::{self, SearchOutcome, SearchRecord, StopSignal};
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The history is linearizable.
+    Ok,
+    /// The history is not linearizable.
+    Illegal,
+    /// The time limit ran out before the search could decide.
+    Unknown,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Ok => "linearizable",
+            Verdict::Illegal => "not linearizable",
+            Verdict::Unknown => "unknown",
+        })
+    }
+}
+
+/// What a verbose check found in one partition. Operations are indices into the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionAnalysis {
+    /// The partition's operations, as the model's partition function listed them.
+    pub operations: Vec<usize>,
+    /// `Ok`, `Illegal`, or `Unknown` when the search was stopped before it decided.
+    pub verdict: Verdict,
+    /// The longest linearizable prefix the search found, in linearization order; a
+    /// complete linearization when the partition is linearizable.
+    pub longest: Vec<usize>,
+    /// When the partition is not (or not yet shown to be) linearizable: the operation
+    /// the search could not linearize after `longest` (its return came first).
+    pub blocked_by: Option<usize>,
+    /// Partial linearizations found on the way (the longest one among them), for showing
+    /// each operation's own longest linearizable prefix.
+    pub partials: Vec<Vec<usize>>,
+    /// For each entry of `operations`, the index in `partials` of the longest partial
+    /// linearization containing it, if any.
+    pub partial_of: Vec<Option<usize>>,
+}
+
+/// The result of a verbose check: the verdict and, per partition, the linearization
+/// information that [`crate::visualize`] draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub verdict: Verdict,
+    pub partitions: Vec<PartitionAnalysis>,
+}
+
+/// Checks a history. With a timeout, the search stops at the deadline and the verdict is
+/// `Unknown` unless a partition was already found not linearizable. The first illegal
+/// partition stops the others.
+pub fn check_operations<M>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> Result<Verdict, HistoryError>
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let (verdict, _) = run(model, history, timeout, false)?;
+    Ok(verdict)
+}
+
+/// Like [`check_operations`], and also returns the linearization information of every
+/// partition (all partitions are searched to the end or to the deadline, even after one
+/// is found illegal). Slower than a plain check.
+pub fn check_operations_verbose<M>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> Result<Analysis, HistoryError>
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let (verdict, partitions) = run(model, history, timeout, true)?;
+    Ok(Analysis {
+        verdict,
+        partitions,
+    })
+}
+
+/// Checks a history given as events (see [`history::operations_from_events`]); calls
+/// that never return get the output `pending_output(&input)`.
+pub fn check_events<M>(
+    model: &M,
+    events: Vec<Event<M::Input, M::Output>>,
+    pending_output: impl Fn(&M::Input) -> M::Output,
+    timeout: Option<Duration>,
+) -> Result<Verdict, HistoryError>
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let operations = history::operations_from_events(events, pending_output)?;
+    check_operations(model, &operations, timeout)
+}
+
+/// Below this many operations the partitions are searched on the calling thread: starting
+/// threads would cost more than it saves.
+const PARALLEL_THRESHOLD: usize = 512;
+
+type PartitionResult = (usize, SearchOutcome, Option<SearchRecord>);
+
+fn run<M>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+    verbose: bool,
+) -> Result<(Verdict, Vec<PartitionAnalysis>), HistoryError>
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let stop = StopSignal::new(timeout.map(|t| Instant::now() + t));
+    history::validate(history)?;
+    let parts = model.partition(history);
+    check_cover(&parts, history.len())?;
+
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&p| Reverse(parts[p].len()));
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut results: Vec<PartitionResult> = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&p) = order.get(k) else { break };
+            if stop.should_stop() {
+                results.push((p, SearchOutcome::Stopped, None));
+                continue;
+            }
+            let ops: Vec<&Operation<M::Input, M::Output>> =
+                parts[p].iter().map(|&i| &history[i]).collect();
+            let (outcome, record) = search::search(model, &ops, &stop, verbose);
+            if outcome == SearchOutcome::Illegal && !verbose {
+                stop.cancel();
+            }
+            results.push((p, outcome, record));
+        }
+        results
+    };
+
+    let workers = if parts.len() < 2 || history.len() < PARALLEL_THRESHOLD {
+        1
+    } else {
+        thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(parts.len())
+    };
+    let mut results = thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(found) => all.extend(found),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    results.sort_by_key(|&(p, _, _)| p);
+
+    let verdict = if results.iter().any(|r| r.1 == SearchOutcome::Illegal) {
+        Verdict::Illegal
+    } else if results.iter().any(|r| r.1 == SearchOutcome::Stopped) {
+        Verdict::Unknown
+    } else {
+        Verdict::Ok
+    };
+    let analyses = if verbose {
+        results
+            .into_iter()
+            .map(|(p, outcome, record)| analysis(&parts[p], outcome, record.unwrap_or_default()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((verdict, analyses))
+}
+
+fn check_cover(parts: &[Vec<usize>], n: usize) -> Result<(), HistoryError> {
+    let mut seen = vec![false; n];
+    for (p, part) in parts.iter().enumerate() {
+        for &i in part {
+            if i >= n {
+                return Err(HistoryError::BadPartition {
+                    detail: format!("partition {p} names operation {i}, but there are only {n}"),
+                });
+            }
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(HistoryError::BadPartition {
+                    detail: format!("operation {i} is in more than one partition"),
+                });
+            }
+        }
+    }
+    if let Some(missing) = seen.iter().position(|&s| !s) {
+        return Err(HistoryError::BadPartition {
+            detail: format!("operation {missing} is in no partition"),
+        });
+    }
+    Ok(())
+}
+
+fn analysis(part: &[usize], outcome: SearchOutcome, record: SearchRecord) -> PartitionAnalysis {
+    let global = |local: u32| part[local as usize];
+    let mut partial_of = record
+        .partial_of
+        .iter()
+        .map(|p| p.map(|i| i as usize))
+        .collect::<Vec<_>>();
+    partial_of.resize(part.len(), None);
+    PartitionAnalysis {
+        operations: part.to_vec(),
+        verdict: match outcome {
+            SearchOutcome::Linearizable => Verdict::Ok,
+            SearchOutcome::Illegal => Verdict::Illegal,
+            SearchOutcome::Stopped => Verdict::Unknown,
+        },
+        longest: record.longest.iter().map(|&l| global(l)).collect(),
+        blocked_by: record.blocked_by.map(global),
+        partials: record
+            .partials
+            .iter()
+            .map(|p| p.iter().map(|&l| global(l)).collect())
+            .collect(),
+        partial_of,
+    }
+}
