@@ -145,3 +145,11 @@ pub fn init_logging() {
         .is_test(true)
         .try_init();
 }
+
+/// Joins a thread the test started, failing the test with that thread's own panic message
+/// if it panicked.
+pub fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -2,7 +2,6 @@
 //! what the peer applied and checks it against every other peer (Go's `applier` and
 //! `applierSnap`). The records live in [`Applied`], which the checks read.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -28,18 +27,43 @@ pub struct Applied {
 
 #[derive(Default)]
 pub struct AppliedState {
-    /// `logs[i][index]`: the command peer `i`'s current incarnation applied at `index`.
-    pub logs: Vec<HashMap<u64, Vec<u8>>>,
+    /// `logs[i]`: what peer `i`'s current incarnation applied.
+    pub logs: Vec<AppliedLog>,
     /// The highest index any peer has applied.
     pub max_index: u64,
+    /// Bumped on every change, so that a waiter can tell that something happened.
+    pub version: u64,
+}
+
+/// One peer's applied commands by index.
+#[derive(Clone, Default)]
+pub struct AppliedLog(Vec<Option<Vec<u8>>>);
+
+impl AppliedLog {
+    pub fn get(&self, index: u64) -> Option<&Vec<u8>> {
+        self.0.get(usize::try_from(index).ok()?)?.as_ref()
+    }
+
+    pub fn contains(&self, index: u64) -> bool {
+        self.get(index).is_some()
+    }
+
+    fn insert(&mut self, index: u64, command: Vec<u8>) {
+        let i = index as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = Some(command);
+    }
 }
 
 impl Applied {
     pub fn new(peers: usize) -> Self {
         Self {
             state: Mutex::new(AppliedState {
-                logs: vec![HashMap::new(); peers],
+                logs: vec![AppliedLog::default(); peers],
                 max_index: 0,
+                version: 0,
             }),
             ..Self::default()
         }
@@ -47,6 +71,16 @@ impl Applied {
 
     pub fn lock(&self) -> parking_lot::MutexGuard<'_, AppliedState> {
         self.state.lock()
+    }
+
+    /// Waits until the state's version differs from `seen` or `deadline` passes.
+    pub fn wait_for_change(&self, seen: u64, deadline: Instant) {
+        let mut state = self.state.lock();
+        while state.version == seen {
+            if self.changed.wait_until(&mut state, deadline).timed_out() {
+                return;
+            }
+        }
     }
 
     /// Waits until `done` holds or `deadline` passes; true if it holds.
@@ -77,17 +111,17 @@ impl Applied {
 
     /// Starts peer `me`'s record over: empty, or what its snapshot holds.
     pub fn reset(&self, me: usize, snapshot: &[u8]) -> Result<u64, String> {
+        let (log, index) = if snapshot.is_empty() {
+            (Vec::new(), 0)
+        } else {
+            let TesterSnapshot { index, log } = TesterSnapshot::decode(snapshot)?;
+            (log, index)
+        };
         let mut state = self.state.lock();
-        if snapshot.is_empty() {
-            state.logs[me].clear();
-            return Ok(0);
-        }
-        let TesterSnapshot { index, log } = TesterSnapshot::decode(snapshot)?;
-        state.logs[me] = log
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.map(|c| (i as u64, c)))
-            .collect();
+        state.logs[me] = AppliedLog(log);
+        state.version += 1;
+        drop(state);
+        self.changed.notify_all();
         Ok(index)
     }
 
@@ -97,7 +131,7 @@ impl Applied {
         let mut state = self.state.lock();
         let mut error = None;
         for (j, log) in state.logs.iter().enumerate() {
-            if let Some(old) = log.get(&index)
+            if let Some(old) = log.get(index)
                 && old != command
             {
                 error = Some(format!(
@@ -107,9 +141,10 @@ impl Applied {
                 ));
             }
         }
-        let previous = state.logs[me].contains_key(&(index - 1));
+        let previous = state.logs[me].contains(index - 1);
         state.logs[me].insert(index, command.to_vec());
         state.max_index = state.max_index.max(index);
+        state.version += 1;
         drop(state);
         self.changed.notify_all();
         (error, previous)
@@ -120,7 +155,7 @@ impl Applied {
     fn snapshot_of(&self, me: usize, index: u64) -> Vec<u8> {
         let state = self.state.lock();
         let log = (0..=index)
-            .map(|i| state.logs[me].get(&i).cloned())
+            .map(|i| state.logs[me].get(i).cloned())
             .collect();
         TesterSnapshot { index, log }.encode()
     }

@@ -449,12 +449,19 @@ impl RaftTest {
     /// How many peers have applied `index`, and what; fails if they disagree.
     #[track_caller]
     pub fn n_committed(&self, index: u64) -> (usize, Option<Vec<u8>>) {
+        let (count, cmd, _) = self.committed(index);
+        (count, cmd)
+    }
+
+    /// [`RaftTest::n_committed`], plus the version of the record it read.
+    #[track_caller]
+    fn committed(&self, index: u64) -> (usize, Option<Vec<u8>>, u64) {
         self.check_background();
         let state = self.applied.lock();
         let mut count = 0;
         let mut cmd: Option<&Vec<u8>> = None;
         for log in &state.logs {
-            if let Some(c) = log.get(&index) {
+            if let Some(c) = log.get(index) {
                 if let Some(prev) = cmd
                     && prev != c
                 {
@@ -470,7 +477,7 @@ impl RaftTest {
                 cmd = Some(c);
             }
         }
-        (count, cmd.cloned())
+        (count, cmd.cloned(), state.version)
     }
 
     /// Waits (Go's schedule: 30 rounds, 10 ms doubling to ~1 s) for at least `n` peers to
@@ -507,12 +514,7 @@ impl RaftTest {
     /// Waits until `n` peers have applied `index` or `deadline` passes.
     fn wait_committed(&self, index: u64, n: usize, deadline: Instant) -> bool {
         self.applied.wait_until(deadline, |state| {
-            state
-                .logs
-                .iter()
-                .filter(|log| log.contains_key(&index))
-                .count()
-                >= n
+            state.logs.iter().filter(|log| log.contains(index)).count() >= n
         })
     }
 
@@ -541,16 +543,16 @@ impl RaftTest {
                 Some(index) => {
                     let deadline = Instant::now() + Duration::from_secs(2);
                     loop {
-                        let (done, got) = self.n_committed(index);
+                        let (done, got, version) = self.committed(index);
                         if done > 0 && done >= expected && got.as_ref() == Some(&bytes) {
                             return index;
                         }
                         if Instant::now() >= deadline {
                             break;
                         }
-                        // Wake as soon as anything is applied, or poll like Go every 20 ms.
+                        // Look again as soon as anything is applied, or after 20 ms as Go does.
                         let step = (Instant::now() + Duration::from_millis(20)).min(deadline);
-                        self.wait_committed(index, expected.max(1), step);
+                        self.applied.wait_for_change(version, step);
                     }
                     if !retry {
                         self.fatal(format!("one({cmd}) failed to reach agreement"));

@@ -1,0 +1,367 @@
+//! Part 3C: persistence. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
+#![allow(non_snake_case)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use tests::harness::join;
+use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest, run};
+
+#[test]
+fn persist1_3C() {
+    run("Test (3C): basic persistence", 3, true, false, |ts| {
+        let servers = ts.servers();
+        ts.one(11, servers, true);
+
+        ts.shutdown();
+        ts.start_servers();
+
+        ts.one(12, servers, true);
+
+        let leader1 = ts.check_one_leader();
+        ts.shutdown_server(leader1);
+        ts.restart(leader1);
+
+        ts.one(13, servers, true);
+
+        let leader2 = ts.check_one_leader();
+        ts.shutdown_server(leader2);
+
+        ts.one(14, servers - 1, true);
+
+        ts.restart(leader2);
+
+        ts.wait(4, servers, None); // wait for leader2 to join before killing i3
+
+        let i3 = (ts.check_one_leader() + 1) % servers;
+        ts.shutdown_server(i3);
+
+        ts.one(15, servers - 1, true);
+
+        ts.restart(i3);
+
+        ts.one(16, servers, true);
+    });
+}
+
+#[test]
+fn persist2_3C() {
+    run("Test (3C): more persistence", 5, true, false, |ts| {
+        let servers = ts.servers();
+        let mut index = 1;
+        for _ in 0..5 {
+            ts.one(10 + index, servers, true);
+            index += 1;
+
+            let leader1 = ts.check_one_leader();
+
+            ts.shutdown_server((leader1 + 1) % servers);
+            ts.shutdown_server((leader1 + 2) % servers);
+
+            ts.one(10 + index, servers - 2, true);
+            index += 1;
+
+            ts.shutdown_server(leader1);
+            ts.shutdown_server((leader1 + 3) % servers);
+            ts.shutdown_server((leader1 + 4) % servers);
+
+            ts.restart((leader1 + 1) % servers);
+            ts.restart((leader1 + 2) % servers);
+
+            ts.sleep(ELECTION_TIMEOUT);
+
+            ts.restart((leader1 + 3) % servers);
+
+            ts.one(10 + index, servers - 2, true);
+            index += 1;
+
+            ts.restart((leader1 + 4) % servers);
+            ts.restart(leader1);
+        }
+
+        ts.one(1000, servers, true);
+    });
+}
+
+#[test]
+fn persist3_3C() {
+    run(
+        "Test (3C): partitioned leader and one follower crash, leader restarts",
+        3,
+        true,
+        false,
+        |ts| {
+            let servers = ts.servers();
+            ts.one(101, 3, true);
+
+            let leader = ts.check_one_leader();
+            ts.disconnect_all((leader + 2) % servers);
+
+            ts.one(102, 2, true);
+
+            ts.shutdown_server(leader);
+            ts.shutdown_server((leader + 1) % servers);
+            ts.connect_one((leader + 2) % servers);
+            ts.restart(leader);
+
+            ts.one(103, 2, true);
+
+            ts.restart((leader + 1) % servers);
+
+            ts.one(104, servers, true);
+        },
+    );
+}
+
+/// Sleeps like the Figure 8 tests: usually under 13 ms, one time in ten up to half an
+/// election timeout.
+fn figure8_pause(ts: &RaftTest) {
+    let ms = if ts.rand_below(1000) < 100 {
+        ts.rand_below(ELECTION_TIMEOUT.as_millis() as u64 / 2)
+    } else {
+        ts.rand_below(13)
+    };
+    ts.sleep(Duration::from_millis(ms));
+}
+
+/// The scenarios of Figure 8 of the extended Raft paper. Each iteration asks a leader, if
+/// there is one, to insert a command in the log. If there is a leader, it fails quickly
+/// with high probability (perhaps without committing the command), or crashes after a
+/// while with low probability (most likely committing it). If too few servers are alive
+/// for a majority, a server is restarted. A leader in a new term may try to finish
+/// replicating entries that were never committed.
+#[test]
+fn figure8_3C() {
+    run("Test (3C): Figure 8", 5, true, false, |ts| {
+        let servers = ts.servers();
+        ts.one(ts.rand_u64(), 1, true);
+
+        let mut up = servers;
+        for _ in 0..1000 {
+            let mut leader = None;
+            for i in 0..servers {
+                if ts.start(i, ts.rand_u64()).is_some() {
+                    leader = Some(i);
+                }
+            }
+
+            figure8_pause(ts);
+
+            if let Some(leader) = leader {
+                ts.shutdown_server(leader);
+                up -= 1;
+            }
+
+            if up < 3 {
+                let s = ts.rand_below(servers as u64) as usize;
+                if ts.raft(s).is_none() {
+                    ts.restart(s);
+                    up += 1;
+                }
+            }
+        }
+
+        for i in 0..servers {
+            if ts.raft(i).is_none() {
+                ts.restart(i);
+            }
+        }
+
+        ts.one(ts.rand_u64(), servers, true);
+    });
+}
+
+#[test]
+fn unreliable_agree_3C() {
+    run("Test (3C): unreliable agreement", 5, false, false, |ts| {
+        let servers = ts.servers();
+        thread::scope(|s| {
+            let mut clients = Vec::new();
+            for iters in 1..50u64 {
+                for j in 0..4u64 {
+                    clients.push(s.spawn(move || {
+                        ts.one(100 * iters + j, 1, true);
+                    }));
+                }
+                ts.one(iters, 1, true);
+            }
+
+            ts.set_reliable(true);
+
+            for client in clients {
+                join(client);
+            }
+        });
+
+        ts.one(100, servers, true);
+    });
+}
+
+#[test]
+fn figure8_unreliable_3C() {
+    run("Test (3C): Figure 8 (unreliable)", 5, false, false, |ts| {
+        let servers = ts.servers();
+        ts.one(ts.rand_below(10_000), 1, true);
+
+        let mut up = servers;
+        for iters in 0..1000 {
+            if iters == 200 {
+                ts.set_long_reordering(true);
+            }
+            let mut leader = None;
+            for i in 0..servers {
+                let started = ts.start(i, ts.rand_below(10_000)).is_some();
+                if started && ts.is_connected(i) {
+                    leader = Some(i);
+                }
+            }
+
+            figure8_pause(ts);
+
+            if let Some(leader) = leader
+                && ts.rand_below(1000) < ELECTION_TIMEOUT.as_millis() as u64 / 2
+            {
+                ts.disconnect_all(leader);
+                up -= 1;
+            }
+
+            if up < 3 {
+                let s = ts.rand_below(servers as u64) as usize;
+                if !ts.is_connected(s) {
+                    ts.connect_one(s);
+                    up += 1;
+                }
+            }
+        }
+
+        for i in 0..servers {
+            if !ts.is_connected(i) {
+                ts.connect_one(i);
+            }
+        }
+
+        ts.one(ts.rand_below(10_000), servers, true);
+    });
+}
+
+/// Three clients keep submitting commands to whoever leads, while servers are
+/// disconnected, reconnected, crashed and restarted at random; every value a client saw
+/// committed must be in the final log.
+fn churn(ts: &RaftTest) {
+    let servers = ts.servers();
+    let stop = AtomicBool::new(false);
+
+    let client = |me: u64| {
+        let mut values = Vec::new();
+        while !stop.load(Ordering::Acquire) {
+            let x = ts.rand_u64();
+            let mut index = None;
+            for i in 0..servers {
+                // Try them all; maybe one of them is a leader.
+                if let Some((index1, _)) = ts.start(i, x) {
+                    index = Some(index1);
+                }
+            }
+            match index {
+                Some(index) => {
+                    // Maybe the leader will commit our value, maybe not; don't wait forever.
+                    for ms in [10, 20, 50, 100, 200] {
+                        let (nd, cmd) = ts.n_committed(index);
+                        if nd > 0 {
+                            match cmd.as_deref().and_then(Cmd::decode) {
+                                Some(Cmd::Int(xx)) if xx == x => values.push(x),
+                                Some(Cmd::Int(_)) => {}
+                                _ => ts.fatal("wrong command type"),
+                            }
+                            break;
+                        }
+                        ts.sleep(Duration::from_millis(ms));
+                    }
+                }
+                None => ts.sleep(Duration::from_millis(79 + me * 17)),
+            }
+        }
+        values
+    };
+
+    let values: Vec<u64> = thread::scope(|s| {
+        let client = &client;
+        let clients: Vec<_> = (0..3).map(|me| s.spawn(move || client(me))).collect();
+
+        for _ in 0..20 {
+            if ts.rand_below(1000) < 200 {
+                let i = ts.rand_below(servers as u64) as usize;
+                ts.disconnect_all(i);
+            }
+
+            if ts.rand_below(1000) < 500 {
+                let i = ts.rand_below(servers as u64) as usize;
+                if ts.raft(i).is_none() {
+                    ts.restart(i);
+                }
+                ts.connect_one(i);
+            }
+
+            if ts.rand_below(1000) < 200 {
+                let i = ts.rand_below(servers as u64) as usize;
+                if ts.raft(i).is_some() {
+                    ts.shutdown_server(i);
+                }
+            }
+
+            // Often enough that peers are rarely settled, rarely enough that they can keep
+            // up: a bit less than an election timeout.
+            ts.sleep(ELECTION_TIMEOUT * 7 / 10);
+        }
+
+        ts.sleep(ELECTION_TIMEOUT);
+        ts.set_reliable(true);
+        for i in 0..servers {
+            if ts.raft(i).is_none() {
+                ts.restart(i);
+            }
+            ts.connect_one(i);
+        }
+
+        stop.store(true, Ordering::Release);
+        clients
+            .into_iter()
+            .flat_map(|c| match c.join() {
+                Ok(values) => values,
+                Err(_) => ts.fatal("client failed"),
+            })
+            .collect()
+    });
+
+    ts.sleep(ELECTION_TIMEOUT);
+
+    let last_index = ts.one(ts.rand_u64(), servers, true);
+
+    let mut really = Vec::new();
+    for index in 1..=last_index {
+        let bytes = ts
+            .wait(index, servers, None)
+            .expect("wait without a term never gives up early");
+        match Cmd::decode(&bytes) {
+            Some(Cmd::Int(v)) => really.push(v),
+            _ => ts.fatal("not an int"),
+        }
+    }
+
+    for v in values {
+        if !really.contains(&v) {
+            ts.fatal("didn't find a value");
+        }
+    }
+}
+
+#[test]
+fn reliable_churn_3C() {
+    run("Test (3C): churn", 5, true, false, churn);
+}
+
+#[test]
+fn unreliable_churn_3C() {
+    run("Test (3C): unreliable churn", 5, false, false, churn);
+}
