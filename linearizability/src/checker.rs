@@ -1,15 +1,15 @@
 //! Checking a whole history: partition it, search every partition (in parallel when it
 //! pays), and combine the outcomes into one verdict.
 
-use std::cmp::Reverse;
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::history::{self, Event, HistoryError, Operation};
 use crate::model::Model;
-use crate::search::{self, SearchOutcome, SearchRecord, StopSignal};
+use crate::search::{Search, SearchOutcome, SearchRecord, StopSignal};
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +71,7 @@ pub fn check_operations<M>(
 ) -> Result<Verdict, HistoryError>
 where
     M: Model + Sync,
+    M::State: Send,
     M::Input: Sync,
     M::Output: Sync,
 {
@@ -88,6 +89,7 @@ pub fn check_operations_verbose<M>(
 ) -> Result<Analysis, HistoryError>
 where
     M: Model + Sync,
+    M::State: Send,
     M::Input: Sync,
     M::Output: Sync,
 {
@@ -108,6 +110,7 @@ pub fn check_events<M>(
 ) -> Result<Verdict, HistoryError>
 where
     M: Model + Sync,
+    M::State: Send,
     M::Input: Sync,
     M::Output: Sync,
 {
@@ -119,7 +122,19 @@ where
 /// threads would cost more than it saves.
 const PARALLEL_THRESHOLD: usize = 512;
 
+/// Search steps a partition gets before it goes to the back of the queue (about 0.1 to
+/// 1 ms): long enough that taking turns costs nothing, short enough that a hard partition
+/// cannot keep an illegal one from being found, and that the deadline is seen at once.
+const SLICE_STEPS: u32 = 4096;
+
 type PartitionResult = (usize, SearchOutcome, Option<SearchRecord>);
+
+/// Partitions still being searched, shared by the workers.
+struct Queue<T> {
+    waiting: VecDeque<T>,
+    /// Partitions not finished yet, waiting or being searched.
+    unfinished: usize,
+}
 
 fn run<M>(
     model: &M,
@@ -129,6 +144,7 @@ fn run<M>(
 ) -> Result<(Verdict, Vec<PartitionAnalysis>), HistoryError>
 where
     M: Model + Sync,
+    M::State: Send,
     M::Input: Sync,
     M::Output: Sync,
 {
@@ -137,27 +153,65 @@ where
     let parts = model.partition(history);
     check_cover(&parts, history.len())?;
 
+    // Small partitions first: they finish soonest, and an illegal one stops the rest.
     let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&p| Reverse(parts[p].len()));
-    let next = AtomicUsize::new(0);
+    order.sort_by_key(|&p| parts[p].len());
+    let waiting: VecDeque<(usize, Search<'_, M>)> = order
+        .into_iter()
+        .map(|p| {
+            (
+                p,
+                Search::new(
+                    model,
+                    parts[p].iter().map(|&i| &history[i]).collect(),
+                    verbose,
+                ),
+            )
+        })
+        .collect();
+    let queue = Mutex::new(Queue {
+        unfinished: waiting.len(),
+        waiting,
+    });
+    let turn = Condvar::new();
     let work = || {
         let mut results: Vec<PartitionResult> = Vec::new();
         loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&p) = order.get(k) else { break };
-            if stop.should_stop() {
-                results.push((p, SearchOutcome::Stopped, None));
-                continue;
+            let (p, mut search) = {
+                let mut queue = queue.lock().expect("queue lock");
+                loop {
+                    if let Some(task) = queue.waiting.pop_front() {
+                        break task;
+                    }
+                    if queue.unfinished == 0 {
+                        return results;
+                    }
+                    queue = turn.wait(queue).expect("queue lock");
+                }
+            };
+            let outcome = if stop.should_stop() {
+                Some(SearchOutcome::Stopped)
+            } else {
+                search.run(SLICE_STEPS)
+            };
+            let mut queue = queue.lock().expect("queue lock");
+            match outcome {
+                Some(outcome) => {
+                    if outcome == SearchOutcome::Illegal && !verbose {
+                        stop.cancel();
+                    }
+                    results.push((p, outcome, search.into_record(outcome)));
+                    queue.unfinished -= 1;
+                    if queue.unfinished == 0 {
+                        turn.notify_all();
+                    }
+                }
+                None => {
+                    queue.waiting.push_back((p, search));
+                    turn.notify_one();
+                }
             }
-            let ops: Vec<&Operation<M::Input, M::Output>> =
-                parts[p].iter().map(|&i| &history[i]).collect();
-            let (outcome, record) = search::search(model, &ops, &stop, verbose);
-            if outcome == SearchOutcome::Illegal && !verbose {
-                stop.cancel();
-            }
-            results.push((p, outcome, record));
         }
-        results
     };
 
     let workers = if parts.len() < 2 || history.len() < PARALLEL_THRESHOLD {

@@ -20,14 +20,17 @@
 //! Models for three objects come with the crate ([`models`]): the versioned key/value
 //! store of MIT 6.5840's 2025 lab 4, the get/put/append key/value store, and a register
 //! with read, write and compare-and-set. [`parse`] reads the two history formats of
-//! porcupine's test data (Jepsen-style key/value maps and Jepsen etcd logs).
+//! porcupine's test data (Jepsen-style key/value maps and Jepsen etcd logs).and
+//! [`files`] is the whole `check FILE` command as a library call.
 
 pub mod checker;
+pub mod files;
 pub mod history;
 pub mod model;
 pub mod models;
 pub mod parse;
 mod search;
+pub mod visualize;
 
 pub use checker::{
     Analysis, PartitionAnalysis, Verdict, check_events, check_operations, check_operations_verbose,

@@ -97,70 +97,128 @@ impl Recorder {
     }
 }
 
-/// How often (in search steps) the stop signal is polled.
-const POLL_INTERVAL: u32 = 512;
+/// The search on one partition, resumable: [`Search::run`] takes a budget of steps, so
+/// that a few threads can take turns over many partitions (every partition makes
+/// progress, and the first illegal one can stop the rest however hard they are).
+pub(crate) struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: Vec<&'a Operation<M::Input, M::Output>>,
+    list: EntryList,
+    cache: Cache<M::State>,
+    linearized: LinearizedSet,
+    recorder: Option<Recorder>,
+    calls: Vec<(u32, StateId)>,
+    state: StateId,
+    node: u32,
+}
 
-/// Checks one partition. With `record`, also returns the linearization information the
-/// visualization needs (this slows the search down).
-pub(crate) fn search<M: Model>(
-    model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
+impl<'a, M: Model> Search<'a, M> {
+    /// With `record`, the search also keeps what the visualization needs (slower).
+    pub(crate) fn new(
+        model: &'a M,
+        ops: Vec<&'a Operation<M::Input, M::Output>>,
+        record: bool,
+    ) -> Self {
+        let n = ops.len();
+        let list = EntryList::new(&ops);
+        let node = list.next(HEAD);
+        let cache = Cache::new(model.init(), n);
+        let state = cache.initial_state();
+        Search {
+            model,
+            ops,
+            list,
+            cache,
+            linearized: LinearizedSet::new(n),
+            recorder: record.then(|| Recorder::new(n)),
+            calls: Vec::with_capacity(n),
+            state,
+            node,
+        }
+    }
+
+    /// Runs at most `budget` steps: `Some` outcome when the search is over, `None` when
+    /// the budget ran out first.
+    pub(crate) fn run(&mut self, budget: u32) -> Option<SearchOutcome> {
+        let Search {
+            model,
+            ops,
+            list,
+            cache,
+            linearized,
+            recorder,
+            calls,
+            state,
+            node,
+        } = self;
+        for _ in 0..budget {
+            if list.is_empty() {
+                return Some(SearchOutcome::Linearizable);
+            }
+            if list.is_call(*node) {
+                let op = list.op(*node);
+                let operation = ops[op as usize];
+                if let Some(next_state) =
+                    model.step(cache.state(*state), &operation.input, &operation.output)
+                {
+                    linearized.insert(op);
+                    if let Some(next_id) = cache.insert_if_new(linearized, next_state) {
+                        calls.push((*node, *state));
+                        *state = next_id;
+                        list.lift(*node);
+                        *node = list.next(HEAD);
+                        continue;
+                    }
+                    linearized.remove(op);
+                }
+                *node = list.next(*node);
+            } else {
+                let blocked = list.op(*node);
+                if let Some(recorder) = recorder.as_mut() {
+                    recorder.at_backtrack(calls, list, blocked);
+                }
+                let Some((call_node, previous_state)) = calls.pop() else {
+                    return Some(SearchOutcome::Illegal);
+                };
+                linearized.remove(list.op(call_node));
+                *state = previous_state;
+                list.unlift(call_node);
+                *node = list.next(call_node);
+            }
+        }
+        list.is_empty().then_some(SearchOutcome::Linearizable)
+    }
+
+    /// What was recorded, given how the search ended (`Stopped` if it was cut off).
+    pub(crate) fn into_record(self, outcome: SearchOutcome) -> Option<SearchRecord> {
+        let recorder = self.recorder?;
+        Some(match outcome {
+            SearchOutcome::Linearizable => recorder.complete(&self.calls, &self.list),
+            SearchOutcome::Illegal | SearchOutcome::Stopped => recorder.record,
+        })
+    }
+}
+
+/// Runs a whole search on the calling thread, polling `stop` between slices.
+#[cfg(test)]
+pub(crate) fn search<'a, M: Model>(
+    model: &'a M,
+    ops: &[&'a Operation<M::Input, M::Output>],
     stop: &StopSignal,
     record: bool,
 ) -> (SearchOutcome, Option<SearchRecord>) {
-    let n = ops.len();
-    let mut list = EntryList::new(ops);
-    let mut cache = Cache::new(model.init(), n);
-    let mut linearized = LinearizedSet::new(n);
-    let mut recorder = record.then(|| Recorder::new(n));
-    let mut calls: Vec<(u32, StateId)> = Vec::with_capacity(n);
-    let mut state = cache.initial_state();
-    let mut node = list.next(HEAD);
-    let mut countdown = POLL_INTERVAL;
-
-    while !list.is_empty() {
-        countdown -= 1;
-        if countdown == 0 {
-            countdown = POLL_INTERVAL;
-            if stop.should_stop() {
-                return (SearchOutcome::Stopped, recorder.map(|r| r.record));
-            }
+    let mut search = Search::new(model, ops.to_vec(), record);
+    loop {
+        if stop.should_stop() {
+            return (
+                SearchOutcome::Stopped,
+                search.into_record(SearchOutcome::Stopped),
+            );
         }
-        if list.is_call(node) {
-            let op = list.op(node);
-            let operation = ops[op as usize];
-            if let Some(next_state) =
-                model.step(cache.state(state), &operation.input, &operation.output)
-            {
-                linearized.insert(op);
-                if let Some(next_id) = cache.insert_if_new(&linearized, next_state) {
-                    calls.push((node, state));
-                    state = next_id;
-                    list.lift(node);
-                    node = list.next(HEAD);
-                    continue;
-                }
-                linearized.remove(op);
-            }
-            node = list.next(node);
-        } else {
-            let blocked = list.op(node);
-            if let Some(recorder) = recorder.as_mut() {
-                recorder.at_backtrack(&calls, &list, blocked);
-            }
-            let Some((call_node, previous_state)) = calls.pop() else {
-                return (SearchOutcome::Illegal, recorder.map(|r| r.record));
-            };
-            linearized.remove(list.op(call_node));
-            state = previous_state;
-            list.unlift(call_node);
-            node = list.next(call_node);
+        if let Some(outcome) = search.run(512) {
+            return (outcome, search.into_record(outcome));
         }
     }
-    (
-        SearchOutcome::Linearizable,
-        recorder.map(|r| r.complete(&calls, &list)),
-    )
 }
 
 #[cfg(test)]
