@@ -301,3 +301,76 @@ fn analysis(part: &[usize], outcome: SearchOutcome, record: SearchRecord) -> Par
         partial_of,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::EventKind;
+    use crate::models::register::{RegisterInput as In, RegisterModel, RegisterOutput as Out};
+
+    #[test]
+    fn event_histories_are_checked_with_pending_calls_open_to_the_end() {
+        let event = |client_id, id, kind| Event {
+            client_id,
+            id,
+            kind,
+        };
+        let events = vec![
+            event(0, 1, EventKind::Call(In::Write(3))),
+            event(1, 2, EventKind::Call(In::Read)),
+            event(1, 2, EventKind::Return(Out::Read(Some(3)))),
+        ];
+        assert_eq!(
+            check_events(&RegisterModel, events, |_| Out::Unknown, None),
+            Ok(Verdict::Ok)
+        );
+        let unmatched = vec![event(0, 9, EventKind::Return(Out::Written))];
+        assert!(check_events(&RegisterModel, unmatched, |_| Out::Unknown, None).is_err());
+    }
+
+    /// A register model whose partition function loses or repeats operations.
+    struct BadPartitions(Vec<Vec<usize>>);
+
+    impl Model for BadPartitions {
+        type State = Option<i64>;
+        type Input = In;
+        type Output = Out;
+        fn init(&self) -> Option<i64> {
+            None
+        }
+        fn step(&self, state: &Option<i64>, input: &In, output: &Out) -> Option<Option<i64>> {
+            RegisterModel.step(state, input, output)
+        }
+        fn partition(&self, _: &[Operation<In, Out>]) -> Vec<Vec<usize>> {
+            self.0.clone()
+        }
+        fn describe_operation(&self, input: &In, output: &Out) -> String {
+            RegisterModel.describe_operation(input, output)
+        }
+        fn describe_state(&self, state: &Option<i64>) -> String {
+            RegisterModel.describe_state(state)
+        }
+    }
+
+    #[test]
+    fn a_partition_function_must_cover_every_operation_once() {
+        let history = vec![
+            Operation::returned(0, In::Write(1), 0, Out::Written, 1),
+            Operation::returned(0, In::Read, 2, Out::Read(Some(2)), 3),
+        ];
+        for (parts, expected) in [
+            (vec![vec![0]], "operation 1 is in no partition"),
+            (
+                vec![vec![0, 1], vec![1]],
+                "operation 1 is in more than one partition",
+            ),
+            (
+                vec![vec![0, 1, 2]],
+                "partition 0 names operation 2, but there are only 2",
+            ),
+        ] {
+            let error = check_operations(&BadPartitions(parts), &history, None).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+    }
+}

@@ -144,3 +144,78 @@ impl<M: NondeterministicModel> Model for PowerSet<M> {
         format!("one of {{{}}}", states.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Verdict, check_operations};
+
+    /// A register whose writes may be lost: a write leads to the new value or leaves the
+    /// old one.
+    struct LossyRegister;
+
+    impl NondeterministicModel for LossyRegister {
+        type State = i64;
+        type Input = Option<i64>; // Some(v): write v; None: read
+        type Output = i64; // what a read returned (ignored for writes)
+
+        fn init(&self) -> Vec<i64> {
+            vec![0]
+        }
+
+        fn step(&self, state: &i64, input: &Option<i64>, output: &i64) -> Vec<i64> {
+            match input {
+                Some(value) => vec![*state, *value],
+                None if output == state => vec![*state],
+                None => vec![],
+            }
+        }
+
+        fn describe_operation(&self, input: &Option<i64>, output: &i64) -> String {
+            format!("{input:?} -> {output}")
+        }
+
+        fn describe_state(&self, state: &i64) -> String {
+            state.to_string()
+        }
+    }
+
+    #[test]
+    fn a_power_set_follows_every_possible_state() {
+        let write = |v: i64, t: u64| Operation::returned(0, Some(v), t, 0, t + 1);
+        let read = |v: i64, t: u64| Operation::returned(1, None, t, v, t + 1);
+        let model = PowerSet(LossyRegister);
+        // The write of 1 may have been lost, or not: reads of 0 and then 1 are both fine.
+        assert_eq!(
+            check_operations(&model, &[write(1, 0), read(1, 2)], None),
+            Ok(Verdict::Ok)
+        );
+        assert_eq!(
+            check_operations(&model, &[write(1, 0), read(0, 2)], None),
+            Ok(Verdict::Ok)
+        );
+        // But a value never written cannot be read, and a read pins the state down.
+        assert_eq!(
+            check_operations(&model, &[write(1, 0), read(2, 2)], None),
+            Ok(Verdict::Illegal)
+        );
+        assert_eq!(
+            check_operations(&model, &[write(1, 0), read(1, 2), read(0, 4)], None),
+            Ok(Verdict::Illegal)
+        );
+        assert_eq!(model.describe_state(&vec![0, 1]), "one of {0, 1}");
+    }
+
+    #[test]
+    fn partition_by_key_orders_parts_by_key() {
+        let history: Vec<Operation<&str, ()>> = ["b", "a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Operation::returned(0, *k, i as u64, (), i as u64))
+            .collect();
+        assert_eq!(
+            partition_by_key(&history, |k| *k),
+            vec![vec![1], vec![0, 2]]
+        );
+    }
+}
