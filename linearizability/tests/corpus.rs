@@ -68,7 +68,7 @@ fn verdict_of(dir: &str, file: &str, verbose: bool) -> Verdict {
     let path = corpus_dir().join(dir).join(file);
     // A plain check of any file takes well under a second; this limit only turns a hang
     // into a failure. A verbose check searches every partition to the end, even after one
-    // is found illegal, and some partitions of kv/c50-bad take minutes to exhaust: it is
+    // is found illegal, and two partitions of kv/c50-bad run for more than 20 s: it is
     // cut off sooner (an illegal partition is found within milliseconds).
     let timeout = Some(Duration::from_secs(if verbose { 3 } else { 60 }));
     match dir {
