@@ -48,6 +48,24 @@ pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 /// The most entries one AppendEntries carries.
 pub const MAX_ENTRIES_PER_APPEND: usize = 1000;
 
+/// A leader waits this long after a new command before sending it, so that a burst of
+/// `start`s travels in one AppendEntries per follower.
+pub const REPLICATION_DELAY: Duration = Duration::from_millis(2);
+
+/// A follower hears of a new commit index within this long; any AppendEntries sent
+/// sooner carries it for free.
+pub const COMMIT_NOTICE_DELAY: Duration = Duration::from_millis(20);
+
+/// After this many failed requests in a row a follower is only probed, without entries…
+pub const PROBE_AFTER_FAILURES: u32 = 2;
+
+/// …and after this many it counts as unreachable and is probed every
+/// `UNREACHABLE_PROBE_INTERVAL` instead of every heartbeat.
+pub const UNREACHABLE_AFTER_FAILURES: u32 = 5;
+
+/// See [`UNREACHABLE_AFTER_FAILURES`].
+pub const UNREACHABLE_PROBE_INTERVAL: Duration = Duration::from_millis(300);
+
 /// Writes a log line under the topic `raft::<topic>`, prefixed with the peer and its term.
 macro_rules! trace {
     ($node:expr, $topic:literal, $($arg:tt)+) => {
@@ -115,19 +133,69 @@ enum Role {
     Leader(Leadership),
 }
 
-/// A leader's view of its followers (Figure 2, "Volatile state on leaders").
+/// A leader's view of its followers (Figure 2, "Volatile state on leaders"), and when to
+/// talk to each next.
+///
+/// Each follower has its own *due* time: a heartbeat interval after the last request it
+/// was sent, or sooner when there is news for it (new entries after
+/// [`REPLICATION_DELAY`], a new commit index after [`COMMIT_NOTICE_DELAY`]). So a follower
+/// that just got entries gets no separate heartbeat, a burst of commands travels together,
+/// and the commit index rides on the next request whenever one comes soon enough.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Leadership {
     next_index: Vec<u64>,
     match_index: Vec<u64>,
-    /// Whether a request to the peer still awaits its outcome. New entries go out at once
-    /// only to peers with nothing in flight; the others get them with the reply or the
-    /// next heartbeat, so a burst of `start`s costs one RPC per peer, not one per command.
+    /// Whether a request to the peer still awaits its outcome. New entries go out on
+    /// their own only to peers with nothing in flight; the others get them with the reply.
     in_flight: Vec<bool>,
-    /// Whether the peer's last outcome was a reply rather than a failure. An unresponsive
-    /// peer (partitioned, crashed, or just unlucky) is only probed until it answers.
-    responsive: Vec<bool>,
-    heartbeat_due: Instant,
+    /// Requests to the peer that failed in a row (a reply resets it). A failing peer is
+    /// only probed, without entries, until it answers.
+    failures: Vec<u32>,
+    /// The commit index the peer was last told.
+    commit_sent: Vec<u64>,
+    /// When the peer must next be sent something.
+    due: Vec<Instant>,
+}
+
+impl Leadership {
+    fn new(peers: usize, next: u64, now: Instant) -> Self {
+        Self {
+            next_index: vec![next; peers],
+            match_index: vec![0; peers],
+            in_flight: vec![false; peers],
+            failures: vec![0; peers],
+            commit_sent: vec![0; peers],
+            due: vec![now; peers],
+        }
+    }
+
+    /// Whether the peer answered lately and has nothing outstanding: new entries can go
+    /// to it on their own.
+    fn idle(&self, peer: usize) -> bool {
+        !self.in_flight[peer] && self.failures[peer] < PROBE_AFTER_FAILURES
+    }
+
+    /// Brings the peer's due time forward to `at` if that is sooner.
+    fn due_by(&mut self, peer: usize, at: Instant) {
+        self.due[peer] = self.due[peer].min(at);
+    }
+
+    /// Records a request sent to the peer now; the next is due a heartbeat later.
+    fn sent(&mut self, peer: usize, now: Instant) {
+        self.in_flight[peer] = true;
+        let pause = if self.failures[peer] >= UNREACHABLE_AFTER_FAILURES {
+            UNREACHABLE_PROBE_INTERVAL
+        } else {
+            HEARTBEAT_INTERVAL
+        };
+        self.due[peer] = now + pause;
+    }
+
+    /// Records the outcome of a request to the peer.
+    fn answered(&mut self, peer: usize, replied: bool) {
+        self.in_flight[peer] = false;
+        self.failures[peer] = if replied { 0 } else { self.failures[peer] + 1 };
+    }
 }
 
 /// One Raft peer's state.
@@ -223,7 +291,11 @@ impl Node {
     /// When [`Node::tick`] has something to do next.
     pub fn next_deadline(&self) -> Instant {
         match &self.role {
-            Role::Leader(l) => l.heartbeat_due,
+            Role::Leader(l) => {
+                self.others().map(|p| l.due[p]).min().unwrap_or_else(|| {
+                    self.election_deadline.max(Instant::now()) + HEARTBEAT_INTERVAL
+                })
+            }
             _ => self.election_deadline,
         }
     }
@@ -236,11 +308,15 @@ impl Node {
     // ----- timers ------------------------------------------------------------------------
 
     /// Runs the timers: a follower or candidate whose election timeout has passed starts
-    /// an election; a leader whose heartbeat is due sends one.
+    /// an election; a leader sends to every follower that is due.
     pub fn tick(&mut self, now: Instant) {
         match &self.role {
-            Role::Leader(l) if now >= l.heartbeat_due => self.send_heartbeats(now),
-            Role::Leader(_) => {}
+            Role::Leader(l) => {
+                let due: Vec<usize> = self.others().filter(|&p| l.due[p] <= now).collect();
+                for peer in due {
+                    self.replicate_to(peer, now);
+                }
+            }
             _ if now >= self.election_deadline => self.start_election(now),
             _ => {}
         }
@@ -410,26 +486,18 @@ impl Node {
             "becomes leader with log up to {}",
             self.log.last_index()
         );
-        let next = self.log.last_index() + 1;
-        self.role = Role::Leader(Leadership {
-            next_index: vec![next; self.peers],
-            match_index: vec![0; self.peers],
-            in_flight: vec![false; self.peers],
-            responsive: vec![true; self.peers],
-            heartbeat_due: now,
-        });
+        self.role = Role::Leader(Leadership::new(self.peers, self.log.last_index() + 1, now));
         self.send_heartbeats(now);
         // A one-peer cluster commits on its own.
-        self.advance_commit_index();
+        self.advance_commit_index(now);
     }
 
     // ----- replication: leader side ------------------------------------------------------
 
     /// Appends a command from the service if this peer is the leader and returns the index
-    /// and term it will have if it is ever committed. Followers with no request in flight
-    /// get it at once.
+    /// and term it will have if it is ever committed. Followers with nothing in flight get
+    /// it after [`REPLICATION_DELAY`], together with any commands that follow it by then.
     pub fn start(&mut self, command: Vec<u8>, now: Instant) -> Option<(u64, u64)> {
-        let _ = now;
         // solution:begin 3B Append the command to the leader's log and start replicating it.
         if !self.is_leader() {
             return None;
@@ -440,30 +508,26 @@ impl Node {
         });
         self.out.persist = true;
         trace!(self, "client", "starts command at index {index}");
-        for peer in self.others() {
-            if let Role::Leader(l) = &self.role
-                && l.responsive[peer]
-                && !l.in_flight[peer]
-            {
-                self.replicate_to(peer);
+        let others: Vec<usize> = self.others().collect();
+        if let Role::Leader(l) = &mut self.role {
+            for peer in others {
+                if l.idle(peer) {
+                    l.due_by(peer, now + REPLICATION_DELAY);
+                }
             }
         }
-        self.advance_commit_index(); // a one-peer cluster commits at once
+        self.advance_commit_index(now); // a one-peer cluster commits at once
         Some((index, self.term))
         // solution:skeleton
-        // let _ = command;
+        // let _ = (command, now);
         // todo!("3B: append the command to the leader's log and start replicating it")
         // solution:end
     }
 
     /// Sends every follower what it is missing, or an empty AppendEntries if nothing.
     pub fn send_heartbeats(&mut self, now: Instant) {
-        let Role::Leader(l) = &mut self.role else {
-            return;
-        };
-        l.heartbeat_due = now + HEARTBEAT_INTERVAL;
         for peer in self.others() {
-            self.replicate_to(peer);
+            self.replicate_to(peer, now);
         }
     }
 
@@ -471,17 +535,19 @@ impl Node {
     /// entries starting at nextIndex" — or the snapshot, if those entries were compacted
     /// away (§7).
     ///
-    /// While an earlier request to the peer is still unanswered, or its last request
+    /// While an earlier request to the peer is still unanswered, or its last requests
     /// failed, the peer gets a *probe* instead: an AppendEntries without entries that only
     /// checks consistency at nextIndex − 1. Its reply releases the real batch at once. This
     /// keeps heartbeats to an unreachable peer from carrying the whole unacknowledged log
     /// each time.
-    pub fn replicate_to(&mut self, peer: usize) {
+    pub fn replicate_to(&mut self, peer: usize, now: Instant) {
+        let commit = self.commit_index;
         let Role::Leader(l) = &mut self.role else {
             return;
         };
-        let probe = l.in_flight[peer] || !l.responsive[peer];
-        l.in_flight[peer] = true;
+        let probe = !l.idle(peer);
+        l.sent(peer, now);
+        l.commit_sent[peer] = commit;
         let next = l.next_index[peer];
         // solution:begin 3B Build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date.
         let start = self.log.start_index();
@@ -536,21 +602,20 @@ impl Node {
         let Role::Leader(l) = &mut self.role else {
             return;
         };
-        l.in_flight[from] = false;
-        l.responsive[from] = true;
+        l.answered(from, true);
         if reply.success {
             // Use what was sent, not the log now: it may have grown since.
             let matched = sent.prev_log_index + sent.entries;
             l.match_index[from] = l.match_index[from].max(matched);
             l.next_index[from] = l.next_index[from].max(matched + 1);
             let more = l.next_index[from] <= last_index;
-            self.advance_commit_index();
+            self.advance_commit_index(now);
             if more {
-                self.replicate_to(from);
+                self.replicate_to(from, now);
             }
         } else {
             self.back_up_next_index(from, reply);
-            self.replicate_to(from);
+            self.replicate_to(from, now);
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
@@ -585,7 +650,7 @@ impl Node {
     /// "If there exists an N such that N > commitIndex, a majority of matchIndex[i] ≥ N, and
     /// log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)." Entries of earlier
     /// terms are committed only indirectly, by a later entry of the current term (§5.4.2).
-    pub fn advance_commit_index(&mut self) {
+    pub fn advance_commit_index(&mut self, now: Instant) {
         // solution:begin 3B Commit the highest index a majority holds, if its entry is of the current term.
         let Role::Leader(l) = &self.role else {
             return;
@@ -599,10 +664,26 @@ impl Node {
             trace!(self, "commit", "commits up to {majority_holds}");
             self.commit_index = majority_holds;
             self.apply_committed();
+            self.notify_commit(now);
         }
         // solution:skeleton
+        // let _ = now;
         // todo!("3B: commit the highest index a majority holds, if its entry is of the current term")
         // solution:end
+    }
+
+    /// Makes every follower that has not heard the new commit index due for a request
+    /// within [`COMMIT_NOTICE_DELAY`].
+    fn notify_commit(&mut self, now: Instant) {
+        let commit = self.commit_index;
+        let others: Vec<usize> = self.others().collect();
+        if let Role::Leader(l) = &mut self.role {
+            for peer in others {
+                if l.commit_sent[peer] < commit {
+                    l.due_by(peer, now + COMMIT_NOTICE_DELAY);
+                }
+            }
+        }
     }
 
     // ----- replication: follower side ----------------------------------------------------
@@ -795,14 +876,13 @@ impl Node {
         let Role::Leader(l) = &mut self.role else {
             return;
         };
-        l.in_flight[from] = false;
-        l.responsive[from] = true;
+        l.answered(from, true);
         l.match_index[from] = l.match_index[from].max(sent.last_included_index);
         l.next_index[from] = l.next_index[from].max(sent.last_included_index + 1);
         let more = l.next_index[from] <= last_index;
-        self.advance_commit_index();
+        self.advance_commit_index(now);
         if more {
-            self.replicate_to(from);
+            self.replicate_to(from, now);
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
@@ -810,11 +890,11 @@ impl Node {
         // solution:end
     }
 
-    /// A request to `peer` got no reply. Nothing to undo: the next heartbeat probes it.
+    /// A request to `peer` got no reply. Nothing to undo: the peer's next heartbeat
+    /// retries (as a probe once failures repeat).
     pub fn request_failed(&mut self, peer: usize) {
         if let Role::Leader(l) = &mut self.role {
-            l.in_flight[peer] = false;
-            l.responsive[peer] = false;
+            l.answered(peer, false);
         }
     }
 

@@ -806,6 +806,67 @@ fn a_peer_with_a_request_outstanding_gets_probes_without_entries() {
             .all(|(_, a)| a.entries.is_empty() && a.prev_log_index == 0)
     );
     // A reply (even to a probe) releases the whole batch at once.
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &ok,
+        later(t0, 101),
+    );
+    let out = n.take_outbox();
+    let sent = appends(&out);
+    assert_eq!((sent.len(), sent[0].0, sent[0].1.entries.len()), (1, 1, 20));
+}
+
+#[test]
+fn one_lost_request_is_resent_whole_but_repeated_failures_mean_probing() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 2, t0);
+    elect(&mut n, t0);
+    n.start(vec![1], t0);
+    n.request_failed(1); // the election heartbeat was lost
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    assert_eq!(
+        appends(&out)[0].1.entries.len(),
+        1,
+        "after one loss, resend the entries"
+    );
+    n.request_failed(1);
+    n.tick(later(t0, 200));
+    let out = n.take_outbox();
+    assert!(
+        appends(&out)[0].1.entries.is_empty(),
+        "after two in a row, only probe"
+    );
+    // And start() does not chase a peer in that state.
+    n.start(vec![2], later(t0, 201));
+    n.tick(later(t0, 210));
+    assert!(n.take_outbox().sends.is_empty());
+}
+
+#[test]
+fn an_unreachable_peer_is_probed_less_often() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 2, t0);
+    elect(&mut n, t0);
+    let mut now = t0;
+    for _ in 0..UNREACHABLE_AFTER_FAILURES {
+        n.request_failed(1);
+        now = n.next_deadline();
+        n.tick(now);
+        n.take_outbox();
+    }
+    assert_eq!(n.next_deadline(), now + UNREACHABLE_PROBE_INTERVAL);
+    // One reply and it is back to normal.
     n.handle_append_reply(
         1,
         &AppendSent {
@@ -818,23 +879,72 @@ fn a_peer_with_a_request_outstanding_gets_probes_without_entries() {
             success: true,
             ..Default::default()
         },
-        t0,
+        now,
     );
+    let next = n.next_deadline();
+    n.tick(next);
+    n.take_outbox();
+    assert_eq!(n.next_deadline(), next + HEARTBEAT_INTERVAL);
+}
+
+#[test]
+fn a_burst_of_starts_travels_in_one_request_per_follower() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    for p in 1..3 {
+        n.handle_append_reply(
+            p,
+            &AppendSent {
+                term: 1,
+                prev_log_index: 0,
+                entries: 0,
+            },
+            &ok,
+            t0,
+        );
+    }
+    for c in 0..14 {
+        n.start(vec![c], later(t0, 1));
+    }
+    assert!(
+        n.take_outbox().sends.is_empty(),
+        "nothing before the replication delay"
+    );
+    assert_eq!(n.next_deadline(), later(t0, 1) + REPLICATION_DELAY);
+    n.tick(n.next_deadline());
     let out = n.take_outbox();
     let sent = appends(&out);
-    assert_eq!((sent.len(), sent[0].0, sent[0].1.entries.len()), (1, 1, 20));
-    // A failed call leaves the peer on probes until it answers one.
-    n.request_failed(2);
-    assert!(n.start(vec![21], t0).is_some());
-    let out = n.take_outbox();
-    assert!(
-        appends(&out).iter().all(|(p, _)| *p != 2),
-        "start() must not chase an unresponsive peer"
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(_, a)| a.entries.len() == 14));
+}
+
+#[test]
+fn followers_hear_a_new_commit_index_soon_and_recently_contacted_ones_skip_heartbeats() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    let ok = AppendEntriesReply {
+        term: 1,
+        success: true,
+        ..Default::default()
+    };
+    n.start(vec![1], t0);
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 0,
+        },
+        &ok,
+        t0,
     );
-    n.tick(later(t0, 200));
-    let out = n.take_outbox();
-    let to_2: Vec<_> = appends(&out).into_iter().filter(|(p, _)| *p == 2).collect();
-    assert!(to_2[0].1.entries.is_empty());
     n.handle_append_reply(
         2,
         &AppendSent {
@@ -842,16 +952,41 @@ fn a_peer_with_a_request_outstanding_gets_probes_without_entries() {
             prev_log_index: 0,
             entries: 0,
         },
-        &AppendEntriesReply {
-            term: 1,
-            success: true,
-            ..Default::default()
-        },
+        &ok,
         t0,
     );
+    n.take_outbox();
+    n.tick(later(t0, 2)); // sends entry 1 to both
+    n.take_outbox();
+    let t1 = later(t0, 3);
+    n.handle_append_reply(
+        1,
+        &AppendSent {
+            term: 1,
+            prev_log_index: 0,
+            entries: 1,
+        },
+        &ok,
+        t1,
+    );
+    assert_eq!(n.commit_index(), 1);
+    assert_eq!(
+        n.next_deadline(),
+        t1 + COMMIT_NOTICE_DELAY,
+        "the commit notice is due soon"
+    );
+    let notice = n.next_deadline();
+    n.tick(notice);
     let out = n.take_outbox();
-    let to_2: Vec<_> = appends(&out).into_iter().filter(|(p, _)| *p == 2).collect();
-    assert_eq!(to_2[0].1.entries.len(), 21);
+    let sent = appends(&out);
+    assert_eq!(sent.len(), 2, "both followers hear of the commit");
+    assert!(
+        sent.iter()
+            .all(|(_, a)| a.leader_commit == 1 && a.entries.is_empty())
+    );
+    // That request replaced their heartbeats: the next contact is a heartbeat after it,
+    // not after the one before.
+    assert_eq!(n.next_deadline(), notice + HEARTBEAT_INTERVAL);
 }
 
 #[test]
