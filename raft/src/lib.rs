@@ -111,26 +111,18 @@ impl Raft {
     }
 
     /// Stops the peer: its thread exits (no RPC is sent after this returns), and the
-    /// apply channel closes. Idempotent.
-    ///
-    /// # Panics
-    /// If the peer's thread had panicked, with its message.
+    /// apply channel closes. Idempotent. A peer whose thread died of a panic has already
+    /// had its message printed; its service sees the apply channel close.
     pub fn kill(&self) {
-        let Some(thread) = self.thread.lock().take() else {
-            return;
-        };
-        peer::kill(&self.events);
-        if let Err(panic) = thread.join() {
-            std::panic::resume_unwind(panic);
+        if let Some(thread) = self.thread.lock().take() {
+            peer::kill(&self.events);
+            let _ = thread.join();
         }
     }
 }
 
 impl Drop for Raft {
     fn drop(&mut self) {
-        if let Some(thread) = self.thread.lock().take() {
-            peer::kill(&self.events);
-            let _ = thread.join(); // a panic was reported by its own thread already
-        }
+        self.kill();
     }
 }

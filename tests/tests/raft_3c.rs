@@ -365,3 +365,78 @@ fn reliable_churn_3C() {
 fn unreliable_churn_3C() {
     run("Test (3C): unreliable churn", 5, false, false, churn);
 }
+
+/// raftlab's addition to Go's list: the scenario of Figure 8 of the extended Raft paper,
+/// staged with partitions and crashes instead of left to chance. A leader must not commit
+/// an entry of an earlier term by counting its replicas (§5.4.2): here such an entry, X,
+/// sits on a majority while the only entry of a later term at its index, Y, is on a
+/// crashed peer that later wins an election and overwrites X. A Raft that committed X
+/// has applied it, and applying Y over it fails the test every time; a correct Raft
+/// never commits X and passes every time. Go's randomized Figure 8 tests catch this bug
+/// only by luck.
+#[test]
+fn figure8_scripted_3C() {
+    run("Test (3C): Figure 8 (scripted)", 5, true, false, |ts| {
+        let servers = ts.servers();
+        ts.one(101, servers, false);
+
+        // X at index 2 on the leader L and one follower F only.
+        let l = ts.check_one_leader();
+        let f = (l + 1) % servers;
+        let rest: Vec<usize> = (2..servers).map(|k| (l + k) % servers).collect();
+        for &o in &rest {
+            ts.disconnect_all(o);
+        }
+        match ts.start(l, 102) {
+            Some((2, _)) => {}
+            Some((index, _)) => ts.fatal(format!("expected index 2, got {index}")),
+            None => ts.fatal("leader rejected Start()"),
+        }
+        ts.sleep(ELECTION_TIMEOUT / 5);
+        ts.shutdown_server(l);
+        ts.shutdown_server(f);
+
+        // The other three elect M, which alone appends Y at index 2, in a later term.
+        for &o in &rest {
+            ts.connect_one(o);
+        }
+        let m = ts.check_one_leader();
+        ts.disconnect_all(m);
+        match ts.start(m, 103) {
+            Some((2, _)) => {}
+            Some((index, _)) => ts.fatal(format!("expected index 2, got {index}")),
+            None => ts.fatal("leader rejected Start()"),
+        }
+        ts.shutdown_server(m);
+
+        // L and F come back; one of them leads and copies X to the other two survivors.
+        // X is then on a majority, but no entry of the new leader's term is: it must not
+        // be committed.
+        ts.start_server(l);
+        ts.start_server(f);
+        ts.connect_one(l);
+        ts.connect_one(f);
+        ts.check_one_leader();
+        ts.sleep(ELECTION_TIMEOUT);
+
+        // Every holder of X but the two survivors crashes; M comes back with the more
+        // up-to-date log, wins, and overwrites index 2 with Y.
+        ts.shutdown_server(l);
+        ts.shutdown_server(f);
+        ts.start_server(m);
+        ts.connect_one(m);
+        let index = ts.one(104, 3, true);
+        if index != 3 {
+            ts.fatal(format!("expected index 3, got {index}"));
+        }
+        match ts.n_committed(2) {
+            (n, Some(cmd)) if n > 0 && Cmd::decode(&cmd) == Some(Cmd::Int(103)) => {}
+            (_, cmd) => ts.fatal(format!(
+                "index 2 should hold 103 (Y), the only entry of a later term there; it holds {}",
+                cmd.as_deref()
+                    .map(Cmd::show)
+                    .unwrap_or_else(|| "nothing".into())
+            )),
+        }
+    });
+}
