@@ -99,20 +99,21 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
         }
     });
     match outcome {
-        Ok(s) => report(&format!(
+        Ok(s) => notice(&format!(
             "{heading} ... Passed -- {secs:.1}s peers {} RPCs {} bytes {} {} {}",
             s.peers, s.rpcs, s.bytes, s.count_label, s.count
         )),
         Err(message) => {
             let first_line = message.lines().next().unwrap_or_default();
-            report(&format!("{heading} ... FAILED -- {secs:.1}s: {first_line}"));
+            notice(&format!("{heading} ... FAILED -- {secs:.1}s: {first_line}"));
             panic!("{message}\n{}", seed_hint(cluster.seed()));
         }
     }
 }
 
-/// Writes a line to the real stdout, not the test's captured output.
-fn report(line: &str) {
+/// Writes a line to the real stdout, past the test's captured output, so that it shows
+/// whatever the outcome (result lines, warnings, where a visualization went).
+pub fn notice(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

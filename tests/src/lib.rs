@@ -4,8 +4,12 @@
 //! prints Go's result line.
 //!
 //! The suites are the integration tests of this crate, one file per part
-//! (`tests/raft_3a.rs` …), with Go's test names in snake case and the part as an
-//! upper-case suffix, so `cargo test -- 3B` runs exactly part 3B.
+//! (`tests/raft_3a.rs` … `raft_3d.rs`, `rsm_4a.rs`, `kv_4b.rs`, `kv_4c.rs`), with Go's
+//! test names in snake case and the part as an upper-case suffix, so `cargo test -- 3B`
+//! runs exactly part 3B.
 
+pub mod group;
 pub mod harness;
+pub mod kv;
 pub mod raft;
+pub mod rsm;

@@ -29,6 +29,10 @@ pub struct Applied {
 pub struct AppliedState {
     /// `logs[i]`: what peer `i`'s current incarnation applied.
     pub logs: Vec<AppliedLog>,
+    /// `current[i]`: the id of peer `i`'s current incarnation. A killed incarnation's
+    /// applier may still be draining its channel; what it applies is checked against the
+    /// others but no longer recorded.
+    current: Vec<u64>,
     /// The highest index any peer has applied.
     pub max_index: u64,
     /// Bumped on every change, so that a waiter can tell that something happened.
@@ -64,6 +68,7 @@ impl Applied {
                 logs: vec![AppliedLog::default(); peers],
                 max_index: 0,
                 version: 0,
+                current: vec![0; peers],
             }),
             ..Self::default()
         }
@@ -109,8 +114,16 @@ impl Applied {
         self.failure.lock().clone()
     }
 
-    /// Starts peer `me`'s record over: empty, or what its snapshot holds.
-    pub fn reset(&self, me: usize, snapshot: &[u8]) -> Result<u64, String> {
+    /// Starts the record of peer `me`'s new incarnation `incarnation`: empty, or what its
+    /// snapshot holds. Returns the index the snapshot covers.
+    pub fn start(&self, me: usize, incarnation: u64, snapshot: &[u8]) -> Result<u64, String> {
+        self.state.lock().current[me] = incarnation;
+        self.reset(me, incarnation, snapshot)
+    }
+
+    /// Replaces incarnation `incarnation`'s record with what `snapshot` holds (if it is
+    /// still the current one). Returns the index the snapshot covers.
+    fn reset(&self, me: usize, incarnation: u64, snapshot: &[u8]) -> Result<u64, String> {
         let (log, index) = if snapshot.is_empty() {
             (Vec::new(), 0)
         } else {
@@ -118,6 +131,9 @@ impl Applied {
             (log, index)
         };
         let mut state = self.state.lock();
+        if state.current[me] != incarnation {
+            return Ok(index);
+        }
         state.logs[me] = AppliedLog(log);
         state.version += 1;
         drop(state);
@@ -125,9 +141,17 @@ impl Applied {
         Ok(index)
     }
 
-    /// Go's `checkLogs`: records that `me` applied `command` at `index`; an error if another
-    /// peer applied something else there. Also reports whether `me` had applied `index - 1`.
-    fn record(&self, me: usize, index: u64, command: &[u8]) -> (Option<String>, bool) {
+    /// Go's `checkLogs`: records that incarnation `incarnation` of `me` applied `command` at
+    /// `index`; an error if another peer applied something else there. Also reports
+    /// whether `me` had applied `index - 1` (always true for a killed incarnation, whose
+    /// applies are checked but not recorded).
+    fn record(
+        &self,
+        me: usize,
+        incarnation: u64,
+        index: u64,
+        command: &[u8],
+    ) -> (Option<String>, bool) {
         let mut state = self.state.lock();
         let mut error = None;
         for (j, log) in state.logs.iter().enumerate() {
@@ -140,6 +164,9 @@ impl Applied {
                     Cmd::show(old)
                 ));
             }
+        }
+        if state.current[me] != incarnation {
+            return (error, true);
         }
         let previous = state.logs[me].contains(index - 1);
         state.logs[me].insert(index, command.to_vec());
@@ -181,6 +208,7 @@ impl TesterSnapshot {
 /// One incarnation's apply channel reader.
 pub struct Applier {
     pub me: usize,
+    pub incarnation: u64,
     pub applied: Arc<Applied>,
     /// Set just before the tester kills this incarnation; a channel that closes without it
     /// means the peer died on its own.
@@ -221,7 +249,8 @@ impl Applier {
                     if index == 0 {
                         return Err(format!("server {me} applied index 0; the first index is 1"));
                     }
-                    let (mismatch, previous) = self.applied.record(me, index, &command);
+                    let (mismatch, previous) =
+                        self.applied.record(me, self.incarnation, index, &command);
                     error = mismatch;
                     if index > 1 && !previous {
                         error = Some(format!("server {me} apply out of order {index}"));
@@ -241,7 +270,7 @@ impl Applier {
                 if self.snapshots.is_none() {
                     return Ok(()); // Go's plain applier ignores snapshots
                 }
-                let held = self.applied.reset(me, &snapshot)?;
+                let held = self.applied.reset(me, self.incarnation, &snapshot)?;
                 if held != index {
                     return Err(format!(
                         "server {me} snapshot doesn't match m.SnapshotIndex"

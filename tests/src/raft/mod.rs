@@ -12,14 +12,13 @@ mod cmd;
 mod watch;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::unbounded;
-use labrpc::{Network, Server};
+use labrpc::Network;
 use parking_lot::Mutex;
-use persister::Persister;
 use raft::Raft;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -27,6 +26,7 @@ use rand::{RngExt, SeedableRng};
 pub use applier::SNAPSHOT_INTERVAL;
 pub use cmd::Cmd;
 
+use crate::group::{Group, Incarnation, Started};
 use crate::harness::{self, Stats};
 use applier::{Applied, Applier};
 
@@ -40,37 +40,31 @@ pub const MAX_LOG_SIZE: usize = 2000;
 pub struct RaftTest {
     n: usize,
     snapshots: bool,
-    net: Network,
+    group: Group<RaftPeer>,
     applied: Arc<Applied>,
-    group: Mutex<Group>,
     rng: Mutex<Xoshiro256PlusPlus>,
     finished: AtomicBool,
-    rpcs0: u64,
-    bytes0: u64,
     reliable_at_start: bool,
+    /// Incarnations started so far (their appliers' ids).
+    incarnations: AtomicU64,
 }
 
-/// The peers, what connects them, and what survives their crashes.
-struct Group {
-    slots: Vec<Slot>,
-    connected: Vec<bool>,
-    /// Incarnations started so far, to name each one's ends uniquely.
-    started: u64,
-    /// Killed incarnations, watched for RPCs they should no longer send.
-    zombies: Vec<watch::Zombie>,
-}
-
-struct Slot {
-    raft: Option<Arc<Raft>>,
-    /// The current persister: the running incarnation's, or the copy a restart gets.
-    persister: Arc<Persister>,
-    /// `ends[j]`: the name of this incarnation's end to peer `j`.
-    ends: Vec<String>,
+/// One incarnation of a peer: its Raft, and the flag its applier reads to tell a kill
+/// from a death.
+pub struct RaftPeer {
+    raft: Arc<Raft>,
     stopping: Arc<AtomicBool>,
 }
 
-fn server_name(i: usize) -> String {
-    format!("server-{i}")
+impl Incarnation for RaftPeer {
+    fn raft(&self) -> &Arc<Raft> {
+        &self.raft
+    }
+
+    fn kill(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.raft.kill();
+    }
 }
 
 impl RaftTest {
@@ -82,30 +76,15 @@ impl RaftTest {
         net.set_reliable(reliable);
         net.set_long_delays(true);
         let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x7e57_e7ca_11ed_5eed);
-        let slots = (0..n)
-            .map(|_| Slot {
-                raft: None,
-                persister: Arc::new(Persister::new()),
-                ends: Vec::new(),
-                stopping: Arc::new(AtomicBool::new(false)),
-            })
-            .collect();
         let test = Arc::new(Self {
             n,
             snapshots,
+            group: Group::new(n, net),
             applied: Arc::new(Applied::new(n)),
-            group: Mutex::new(Group {
-                slots,
-                connected: vec![false; n],
-                started: 0,
-                zombies: Vec::new(),
-            }),
             rng: Mutex::new(rng),
             finished: AtomicBool::new(false),
-            rpcs0: 0,
-            bytes0: 0,
             reliable_at_start: reliable,
-            net,
+            incarnations: AtomicU64::new(0),
         });
         test.start_servers();
         watch::spawn(Arc::downgrade(&test));
@@ -140,7 +119,7 @@ impl RaftTest {
 
     /// Peer `i`'s running incarnation, if it is up (Go's `srvs[i].Raft()`).
     pub fn raft(&self, i: usize) -> Option<Arc<Raft>> {
-        self.group.lock().slots[i].raft.clone()
+        self.group.peer(i).map(|p| Arc::clone(&p.raft))
     }
 
     /// Hands `cmd` to peer `i` if it is up; its answer (index and term if it leads).
@@ -163,78 +142,51 @@ impl RaftTest {
     // ----- the network --------------------------------------------------------------------
 
     pub fn is_connected(&self, i: usize) -> bool {
-        self.group.lock().connected[i]
+        self.group.is_connected(i)
     }
 
     /// Connects peer `i` to every connected peer, both ways (Go's `ConnectOne`).
     pub fn connect_one(&self, i: usize) {
-        let mut g = self.group.lock();
-        g.connected[i] = true;
-        for j in 0..self.n {
-            if g.connected[j] {
-                if let Some(end) = g.slots[i].ends.get(j) {
-                    self.net.enable(end, true);
-                }
-                if let Some(end) = g.slots[j].ends.get(i) {
-                    self.net.enable(end, true);
-                }
-            }
-        }
+        self.group.connect_one(i);
     }
 
     /// Cuts peer `i` off from everyone, both ways (Go's `DisconnectAll`).
     pub fn disconnect_all(&self, i: usize) {
-        let mut g = self.group.lock();
-        g.connected[i] = false;
-        for j in 0..self.n {
-            if let Some(end) = g.slots[i].ends.get(j) {
-                self.net.enable(end, false);
-            }
-            if let Some(end) = g.slots[j].ends.get(i) {
-                self.net.enable(end, false);
-            }
-        }
+        self.group.disconnect_all(i);
     }
 
     pub fn connect_all(&self) {
-        for i in 0..self.n {
-            self.connect_one(i);
-        }
+        self.group.connect_all();
     }
 
     pub fn set_reliable(&self, reliable: bool) {
-        self.net.set_reliable(reliable);
+        self.group.net().set_reliable(reliable);
     }
 
     pub fn is_reliable(&self) -> bool {
-        self.net.is_reliable()
+        self.group.net().is_reliable()
     }
 
     pub fn set_long_reordering(&self, on: bool) {
-        self.net.set_long_reordering(on);
+        self.group.net().set_long_reordering(on);
     }
 
     /// RPCs that reached peer `i`'s current incarnation.
     pub fn rpc_count(&self, i: usize) -> u64 {
-        self.net.count(&server_name(i))
+        self.group.rpc_count(i)
     }
 
     pub fn rpc_total(&self) -> u64 {
-        self.net.total_count()
+        self.group.net().total_count()
     }
 
     pub fn bytes_total(&self) -> u64 {
-        self.net.total_bytes()
+        self.group.net().total_bytes()
     }
 
     /// The largest raft state any peer has saved (Go's `LogSize`).
     pub fn log_size(&self) -> usize {
-        let g = self.group.lock();
-        g.slots
-            .iter()
-            .map(|s| s.persister.raft_state_size())
-            .max()
-            .unwrap_or(0)
+        self.group.log_size()
     }
 
     // ----- crashes ------------------------------------------------------------------------
@@ -243,83 +195,47 @@ impl RaftTest {
     /// that nothing it says arrives, give its successor a copy of its persister (so the
     /// dying incarnation cannot write to it), and kill it.
     pub fn shutdown_server(&self, i: usize) {
-        self.disconnect_all(i);
-        self.net.delete_server(&server_name(i));
-        let (raft, ends, stopping) = {
-            let mut g = self.group.lock();
-            let slot = &mut g.slots[i];
-            slot.persister = Arc::new(slot.persister.copy());
-            (
-                slot.raft.take(),
-                slot.ends.clone(),
-                Arc::clone(&slot.stopping),
-            )
-        };
-        if let Some(raft) = raft {
-            stopping.store(true, Ordering::Release);
-            raft.kill();
-            let zombie = watch::Zombie::new(i, ends, Instant::now());
-            self.group.lock().zombies.push(zombie);
-        }
+        self.group.shutdown_server(i);
     }
 
     /// Starts a new incarnation of peer `i` from its saved state (Go's `StartServer`). It
     /// stays disconnected until connected.
     pub fn start_server(&self, i: usize) {
-        if self.raft(i).is_some() {
-            self.shutdown_server(i);
-        }
-        let mut g = self.group.lock();
-        g.started += 1;
-        let incarnation = g.started;
-        let ends: Vec<String> = (0..self.n)
-            .map(|j| format!("{i}->{j}#{incarnation}"))
-            .collect();
-        let clients = ends
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, &server_name(j));
-                end
-            })
-            .collect();
-        let persister = Arc::clone(&g.slots[i].persister);
-        // The tester plays the service: it restores its state from the snapshot first.
-        let last_applied = if self.snapshots {
-            match self.applied.reset(i, &persister.read_snapshot()) {
-                Ok(index) => index,
-                Err(e) => {
-                    self.applied.fail(format!("server {i} cannot restart: {e}"));
+        let (snapshots, applied) = (self.snapshots, Arc::clone(&self.applied));
+        let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
+        self.group.start_server(i, |ends, persister| {
+            // The tester plays the service: it restores its state from the snapshot first.
+            let snapshot = if snapshots {
+                persister.read_snapshot()
+            } else {
+                Vec::new()
+            };
+            let last_applied = applied
+                .start(i, incarnation, &snapshot)
+                .unwrap_or_else(|e| {
+                    applied.fail(format!("server {i} cannot restart: {e}"));
                     0
-                }
+                });
+            let (apply_tx, apply_rx) = unbounded();
+            let raft = Arc::new(Raft::new(ends, i, persister, apply_tx));
+            let stopping = Arc::new(AtomicBool::new(false));
+            let applier = Applier {
+                me: i,
+                incarnation,
+                applied,
+                stopping: Arc::clone(&stopping),
+                snapshots: snapshots.then(|| Arc::clone(&raft)),
+                last_applied,
+            };
+            thread::Builder::new()
+                .name(format!("applier-{i}"))
+                .spawn(move || applier.run(apply_rx))
+                .expect("cannot spawn an applier thread");
+            Started {
+                services: vec![raft.service()],
+                peer: RaftPeer { raft, stopping },
             }
-        } else {
-            self.applied
-                .reset(i, &[])
-                .expect("an empty record always resets")
-        };
-        let (apply_tx, apply_rx) = unbounded();
-        let raft = Arc::new(Raft::new(clients, i, persister, apply_tx));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let applier = Applier {
-            me: i,
-            applied: Arc::clone(&self.applied),
-            stopping: Arc::clone(&stopping),
-            snapshots: self.snapshots.then(|| Arc::clone(&raft)),
-            last_applied,
-        };
-        thread::Builder::new()
-            .name(format!("applier-{i}"))
-            .spawn(move || applier.run(apply_rx))
-            .expect("cannot spawn an applier thread");
-        let mut server = Server::new();
-        server.add_service(raft.service());
-        self.net.add_server(&server_name(i), server);
-        let slot = &mut g.slots[i];
-        slot.raft = Some(raft);
-        slot.ends = ends;
-        slot.stopping = stopping;
+        });
     }
 
     /// Restarts peer `i` and reconnects the whole group (Go 2025's `restart`).
@@ -569,25 +485,14 @@ impl RaftTest {
 
     fn stop_everything(&self) {
         self.finished.store(true, Ordering::Release);
-        let rafts: Vec<(Arc<Raft>, Arc<AtomicBool>)> = {
-            let mut g = self.group.lock();
-            g.slots
-                .iter_mut()
-                .filter_map(|s| s.raft.take().map(|r| (r, Arc::clone(&s.stopping))))
-                .collect()
-        };
-        for (raft, stopping) in rafts {
-            stopping.store(true, Ordering::Release);
-            // A panic in the peer's own kill() must not stop the teardown (nor the report).
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| raft.kill()));
-        }
-        self.net.shutdown();
+        self.group.kill_all();
+        self.group.net().shutdown();
     }
 }
 
 impl harness::Cluster for RaftTest {
     fn seed(&self) -> u64 {
-        self.net.seed()
+        self.group.net().seed()
     }
 
     fn network_label(&self) -> &'static str {
@@ -601,15 +506,17 @@ impl harness::Cluster for RaftTest {
     fn stats(&self) -> Stats {
         Stats {
             peers: self.n,
-            rpcs: self.rpc_total() - self.rpcs0,
-            bytes: self.bytes_total() - self.bytes0,
+            rpcs: self.rpc_total(),
+            bytes: self.bytes_total(),
             count_label: "cmds",
             count: self.applied.lock().max_index,
         }
     }
 
     fn finish(&self) -> Result<(), String> {
-        watch::check_zombies(self);
+        if let Some(zombie) = self.group.check_zombies() {
+            self.applied.fail(zombie);
+        }
         let failure = self.applied.failure();
         self.stop_everything();
         failure.map_or(Ok(()), Err)

@@ -1,0 +1,230 @@
+//! The replicated state machine: a service submits operations, the rsm runs them through
+//! Raft, applies every committed operation to the service's [`StateMachine`] in log
+//! order on every peer, and hands each submitter its own operation's result.
+//!
+//! A submit returns [`Error::WrongLeader`] at once if this peer is not the leader, and
+//! as soon as it can no longer succeed: the peer's term changed or it stopped leading
+//! (checked every [`LEADERSHIP_CHECK`]), another operation took its log index, or the
+//! peer was shut down (its apply channel closed). The caller retries elsewhere.
+//!
+//! When Raft's saved state reaches 90% of `maxraftstate` bytes, the rsm snapshots the
+//! state machine so that Raft can discard its log; on restart it restores the state
+//! machine from the last snapshot before Raft replays what followed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use labrpc::ClientEnd;
+use parking_lot::Mutex;
+use persister::Persister;
+use raft::{ApplyMsg, Raft};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::rpc::Error;
+
+/// How often a waiting submit checks that its peer still leads in the same term.
+pub const LEADERSHIP_CHECK: Duration = Duration::from_millis(10);
+
+/// The service a replicated state machine runs: the same operations, in the same order,
+/// on every peer.
+pub trait StateMachine: Send + Sync + 'static {
+    type Request: Serialize + DeserializeOwned + Send + 'static;
+    type Reply: Send + 'static;
+
+    /// Executes one committed operation (Go's `DoOp`). Must be deterministic.
+    fn apply(&self, request: Self::Request) -> Self::Reply;
+    /// The whole state, encoded.
+    fn snapshot(&self) -> Vec<u8>;
+    /// Replaces the state with a snapshot's.
+    fn restore(&self, snapshot: &[u8]);
+}
+
+/// An operation in the log: who submitted it and the request. `origin` is random per rsm
+/// incarnation, so operations replayed after a restart are never mistaken for new ones.
+#[derive(Serialize, Deserialize)]
+struct Op<R> {
+    origin: u64,
+    id: u64,
+    request: R,
+}
+
+/// What a submitter receives once its operation is applied.
+struct Applied<R> {
+    index: u64,
+    reply: R,
+}
+
+type Waiters<R> = Mutex<HashMap<u64, Sender<Applied<R>>>>;
+
+/// One peer's replicated state machine.
+pub struct Rsm<S: StateMachine> {
+    raft: Arc<Raft>,
+    sm: Arc<S>,
+    origin: u64,
+    next_id: AtomicU64,
+    waiting: Arc<Waiters<S::Reply>>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl<S: StateMachine> Rsm<S> {
+    /// Starts peer `me`: restores `sm` from the persister's snapshot, starts its Raft
+    /// peer, and a thread that applies what Raft commits. `maxraftstate` is the Raft
+    /// state size (bytes) that triggers a snapshot; `None` never snapshots. Returns at
+    /// once.
+    pub fn new(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Arc<Persister>,
+        maxraftstate: Option<usize>,
+        sm: Arc<S>,
+    ) -> Self {
+        let snapshot = persister.read_snapshot();
+        if !snapshot.is_empty() {
+            sm.restore(&snapshot);
+        }
+        let (apply_tx, apply_rx) = unbounded();
+        let raft = Arc::new(Raft::new(peers, me, persister, apply_tx));
+        let rsm = Self {
+            raft: Arc::clone(&raft),
+            sm: Arc::clone(&sm),
+            origin: rand::random(),
+            next_id: AtomicU64::new(1),
+            waiting: Arc::new(Mutex::new(HashMap::new())),
+            stopped: Arc::new(AtomicBool::new(false)),
+        };
+        let applier = Applier {
+            raft,
+            sm,
+            origin: rsm.origin,
+            waiting: Arc::clone(&rsm.waiting),
+            stopped: Arc::clone(&rsm.stopped),
+            snapshot_at: maxraftstate.map(|max| max * 9 / 10),
+        };
+        thread::Builder::new()
+            .name(format!("rsm-{me}"))
+            .spawn(move || applier.run(apply_rx))
+            .expect("rsm: cannot spawn the applier thread");
+        rsm
+    }
+
+    /// This peer's Raft (to register its service, or to ask who leads).
+    pub fn raft(&self) -> &Arc<Raft> {
+        &self.raft
+    }
+
+    /// The state machine.
+    pub fn state_machine(&self) -> &Arc<S> {
+        &self.sm
+    }
+
+    /// Runs `request` through Raft and returns its result once applied here, or
+    /// [`Error::WrongLeader`] as soon as that cannot happen.
+    pub fn submit(&self, request: S::Request) -> Result<S::Reply, Error> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(Error::WrongLeader);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let op = Op {
+            origin: self.origin,
+            id,
+            request,
+        };
+        let bytes = postcard::to_allocvec(&op).expect("rsm: operations always encode");
+        let (tx, rx) = bounded(1);
+        // Registered before `start`, so that even an instant commit finds its waiter.
+        self.waiting.lock().insert(id, tx);
+        let outcome = match self.raft.start(bytes) {
+            Some((index, term)) => self.wait(&rx, index, term),
+            None => Err(Error::WrongLeader),
+        };
+        self.waiting.lock().remove(&id);
+        outcome
+    }
+
+    fn wait(
+        &self,
+        rx: &Receiver<Applied<S::Reply>>,
+        index: u64,
+        term: u64,
+    ) -> Result<S::Reply, Error> {
+        loop {
+            match rx.recv_timeout(LEADERSHIP_CHECK) {
+                Ok(applied) if applied.index == index => return Ok(applied.reply),
+                Ok(_) => return Err(Error::WrongLeader),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.raft.get_state() != (term, true) {
+                        return Err(Error::WrongLeader);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::WrongLeader),
+            }
+        }
+    }
+
+    /// Stops this peer: Raft is killed, its apply channel closes, and every submit still
+    /// waiting returns [`Error::WrongLeader`].
+    pub fn kill(&self) {
+        self.raft.kill();
+    }
+}
+
+/// The thread that applies committed operations.
+struct Applier<S: StateMachine> {
+    raft: Arc<Raft>,
+    sm: Arc<S>,
+    origin: u64,
+    waiting: Arc<Waiters<S::Reply>>,
+    stopped: Arc<AtomicBool>,
+    /// Snapshot once Raft's state is this large.
+    snapshot_at: Option<usize>,
+}
+
+impl<S: StateMachine> Applier<S> {
+    fn run(self, apply: Receiver<ApplyMsg>) {
+        for first in apply.iter() {
+            // Apply everything already queued, then snapshot once: a snapshot per few
+            // entries would slow the applier down exactly when it falls behind.
+            let mut last = None;
+            for msg in std::iter::once(first).chain(apply.try_iter()) {
+                match msg {
+                    ApplyMsg::Command { index, command } => {
+                        self.apply(index, &command);
+                        last = Some(index);
+                    }
+                    ApplyMsg::Snapshot { snapshot, .. } => {
+                        self.sm.restore(&snapshot);
+                        last = None;
+                    }
+                }
+            }
+            if let (Some(index), Some(limit)) = (last, self.snapshot_at)
+                && self.raft.persist_bytes() >= limit
+            {
+                self.raft.snapshot(index, self.sm.snapshot());
+            }
+        }
+        // Raft was killed: nothing more will be applied here.
+        self.stopped.store(true, Ordering::Release);
+        self.waiting.lock().clear();
+    }
+
+    fn apply(&self, index: u64, command: &[u8]) {
+        let op: Op<S::Request> = match postcard::from_bytes(command) {
+            Ok(op) => op,
+            Err(e) => {
+                panic!("rsm: the command at index {index} does not decode as an operation: {e}")
+            }
+        };
+        let reply = self.sm.apply(op.request);
+        if op.origin == self.origin
+            && let Some(waiter) = self.waiting.lock().remove(&op.id)
+        {
+            let _ = waiter.send(Applied { index, reply });
+        }
+    }
+}

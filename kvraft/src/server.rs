@@ -1,0 +1,211 @@
+//! The versioned key/value server: a [`StateMachine`] on the [`Rsm`], exposed as the
+//! labrpc service `KVServer` (`KVServer.Get`, `KVServer.Put`).
+//!
+//! Every operation goes through the Raft log, reads included: a leader cut off from the
+//! majority must not answer from its possibly stale state. A put carries its clerk's
+//! [`RequestId`]; the duplicate table remembers each clerk's latest put and its answer,
+//! so a retried put is answered, not applied again. The table is part of the snapshot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use labrpc::{ClientEnd, Service};
+use parking_lot::Mutex;
+use persister::Persister;
+use raft::Raft;
+use serde::{Deserialize, Serialize};
+
+use crate::rpc::{Error, GetArgs, GetReply, PutArgs, PutReply, RequestId, Version};
+use crate::rsm::{Rsm, StateMachine};
+
+/// An operation in the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum KvOp {
+    Get(GetArgs),
+    Put(PutArgs),
+}
+
+/// An operation's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvResult {
+    Get(Result<(String, Version), Error>),
+    Put(Result<(), Error>),
+}
+
+/// The replicated state: the data and the duplicate table.
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvState {
+    data: HashMap<String, (String, Version)>,
+    /// Per clerk, its latest put's sequence number and the answer it got.
+    latest_put: HashMap<u64, (u64, Result<(), Error>)>,
+}
+
+impl KvState {
+    fn get(&self, key: &str) -> Result<(String, Version), Error> {
+        self.data.get(key).cloned().ok_or(Error::NoKey)
+    }
+
+    fn put(&mut self, args: PutArgs) -> Result<(), Error> {
+        let RequestId { clerk, seq } = args.id;
+        match self.latest_put.get(&clerk) {
+            Some(&(done, answer)) if done == seq => return answer, // a retry: same answer
+            // An older request the clerk has given up on (it sends one put at a time).
+            Some(&(done, _)) if done > seq => return Err(Error::Version),
+            _ => {}
+        }
+        let answer = match self.data.get_mut(&args.key) {
+            Some((value, version)) if *version == args.version => {
+                *value = args.value;
+                *version += 1;
+                Ok(())
+            }
+            Some(_) => Err(Error::Version),
+            None if args.version == 0 => {
+                self.data.insert(args.key, (args.value, 1));
+                Ok(())
+            }
+            None => Err(Error::NoKey),
+        };
+        self.latest_put.insert(clerk, (seq, answer));
+        answer
+    }
+}
+
+/// The state machine the rsm drives.
+#[derive(Default)]
+pub struct KvStore {
+    state: Mutex<KvState>,
+}
+
+impl StateMachine for KvStore {
+    type Request = KvOp;
+    type Reply = KvResult;
+
+    fn apply(&self, op: KvOp) -> KvResult {
+        let mut state = self.state.lock();
+        match op {
+            KvOp::Get(args) => KvResult::Get(state.get(&args.key)),
+            KvOp::Put(args) => KvResult::Put(state.put(args)),
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        postcard::to_allocvec(&*self.state.lock()).expect("KV state always encodes")
+    }
+
+    fn restore(&self, snapshot: &[u8]) {
+        let restored = postcard::from_bytes(snapshot).unwrap_or_else(|e| {
+            panic!(
+                "kvraft: a snapshot of {} bytes does not decode: {e}",
+                snapshot.len()
+            )
+        });
+        *self.state.lock() = restored;
+    }
+}
+
+/// One KV server: its rsm (and through it, its Raft peer).
+pub struct KvServer {
+    rsm: Arc<Rsm<KvStore>>,
+}
+
+impl KvServer {
+    /// Starts server `me` of the cluster reached through `peers` (Go's `StartKVServer`).
+    /// `maxraftstate`: snapshot when Raft's state nears this many bytes; `None` never.
+    /// Returns at once.
+    pub fn new(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Arc<Persister>,
+        maxraftstate: Option<usize>,
+    ) -> Self {
+        let store = Arc::new(KvStore::default());
+        Self {
+            rsm: Arc::new(Rsm::new(peers, me, persister, maxraftstate, store)),
+        }
+    }
+
+    /// The services to register on this server's labrpc server: `KVServer` and `Raft`.
+    pub fn services(&self) -> Vec<Service> {
+        let (gets, puts) = (Arc::clone(&self.rsm), Arc::clone(&self.rsm));
+        let kv = Service::new("KVServer")
+            .method("Get", move |args: GetArgs| GetReply {
+                result: match gets.submit(KvOp::Get(args)) {
+                    Ok(KvResult::Get(result)) => result,
+                    Ok(other) => unreachable!("a get produced {other:?}"),
+                    Err(e) => Err(e),
+                },
+            })
+            .method("Put", move |args: PutArgs| PutReply {
+                result: match puts.submit(KvOp::Put(args)) {
+                    Ok(KvResult::Put(result)) => result,
+                    Ok(other) => unreachable!("a put produced {other:?}"),
+                    Err(e) => Err(e),
+                },
+            });
+        vec![kv, self.rsm.raft().service()]
+    }
+
+    pub fn raft(&self) -> &Arc<Raft> {
+        self.rsm.raft()
+    }
+
+    /// Stops the server (Go's `Kill`): Raft stops and waiting requests fail.
+    pub fn kill(&self) {
+        self.rsm.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(clerk: u64, seq: u64, key: &str, value: &str, version: Version) -> PutArgs {
+        PutArgs {
+            key: key.into(),
+            value: value.into(),
+            version,
+            id: RequestId { clerk, seq },
+        }
+    }
+
+    #[test]
+    fn versions_guard_puts() {
+        let mut s = KvState::default();
+        assert_eq!(s.get("k"), Err(Error::NoKey));
+        assert_eq!(s.put(put(1, 1, "k", "a", 1)), Err(Error::NoKey));
+        assert_eq!(s.put(put(1, 2, "k", "a", 0)), Ok(()));
+        assert_eq!(s.get("k"), Ok(("a".into(), 1)));
+        assert_eq!(s.put(put(1, 3, "k", "b", 0)), Err(Error::Version));
+        assert_eq!(s.put(put(1, 4, "k", "b", 1)), Ok(()));
+        assert_eq!(s.get("k"), Ok(("b".into(), 2)));
+    }
+
+    #[test]
+    fn a_retried_put_gets_its_first_answer_and_applies_once() {
+        let mut s = KvState::default();
+        assert_eq!(s.put(put(7, 1, "k", "a", 0)), Ok(()));
+        // The reply was lost; the clerk retries the same request.
+        assert_eq!(s.put(put(7, 1, "k", "a", 0)), Ok(()));
+        assert_eq!(s.get("k"), Ok(("a".into(), 1)));
+        // Another clerk's identical request is a different request.
+        assert_eq!(s.put(put(8, 1, "k", "a", 0)), Err(Error::Version));
+        // A stale request of clerk 7 is not applied.
+        assert_eq!(s.put(put(7, 2, "k", "z", 1)), Ok(()));
+        assert_eq!(s.put(put(7, 1, "k", "late", 2)), Err(Error::Version));
+        assert_eq!(s.get("k"), Ok(("z".into(), 2)));
+    }
+
+    #[test]
+    fn the_duplicate_table_survives_a_snapshot() {
+        let store = KvStore::default();
+        store.apply(KvOp::Put(put(7, 1, "k", "a", 0)));
+        let restored = KvStore::default();
+        restored.restore(&store.snapshot());
+        assert_eq!(
+            restored.apply(KvOp::Put(put(7, 1, "k", "a", 0))),
+            KvResult::Put(Ok(()))
+        );
+        assert_eq!(*restored.state.lock(), *store.state.lock());
+    }
+}

@@ -1,0 +1,258 @@
+//! Part 4B: the versioned key/value service on Raft, without snapshots. Ported from the
+//! 6.5840 (2025) `kvraft1/kvraft_test.go`; the network settings are Go's, including its
+//! quirks (the "unreliable net, restarts" tests run on a reliable network in Go too).
+#![allow(non_snake_case)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
+
+/// A KV test's shape: (part, clients, servers, reliable, crash, partitions, random keys),
+/// no snapshots.
+fn params(
+    part: &'static str,
+    nclients: usize,
+    nservers: usize,
+    reliable: bool,
+    crash: bool,
+    partitions: bool,
+    randomkeys: bool,
+) -> KvParams {
+    KvParams {
+        part,
+        nclients,
+        nservers,
+        reliable,
+        crash,
+        partitions,
+        maxraftstate: None,
+        randomkeys,
+    }
+}
+
+#[test]
+fn basic_4B() {
+    run(params("4B basic", 1, 5, true, false, false, false), |ts| {
+        ts.generic_test()
+    });
+}
+
+#[test]
+fn speed_4B() {
+    run(params("4B speed", 1, 3, true, false, false, false), |ts| {
+        ts.generic_test_speed()
+    });
+}
+
+#[test]
+fn concurrent_4B() {
+    run(
+        params("4B many clients", 5, 5, true, false, false, false),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn unreliable_4B() {
+    run(
+        params(
+            "4B unreliable net, many clients",
+            5,
+            5,
+            false,
+            false,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+/// Waits up to `limit` for `flag`; whether it was set.
+fn set_within(flag: &AtomicBool, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if flag.load(Ordering::Acquire) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    flag.load(Ordering::Acquire)
+}
+
+/// A request in the minority partition must not go through until the partition heals;
+/// the original leader ends up in the minority.
+#[test]
+fn one_partition_4B() {
+    run(
+        params("4B progress in majority", 0, 5, false, false, false, false),
+        |ts| {
+            let ck = ts.make_clerk();
+            let ver0 = ts.put_at_least_once(&ck, "1", "13", 0, 0);
+
+            let l = ts.find_leader().unwrap_or(0);
+            let (p1, p2) = ts.group().make_partition(l);
+            ts.group().partition(&p1, &p2);
+
+            let ckp1 = ts.make_clerk_to(&p1);
+            let ckp2a = ts.make_clerk_to(&p2);
+            let ckp2b = ts.make_clerk_to(&p2);
+
+            let ver1 = ts.put_at_least_once(&ckp1, "1", "14", ver0 + 1, 0);
+            ts.check_get(&ckp1, "1", "14", ver1);
+
+            // No progress in the minority.
+            let (put_done, get_done) = (AtomicBool::new(false), AtomicBool::new(false));
+            thread::scope(|s| {
+                s.spawn(|| {
+                    ts.put_at_least_once(&ckp2a, "1", "15", ver1 + 1, 0);
+                    put_done.store(true, Ordering::Release);
+                });
+                s.spawn(|| {
+                    let _ = ts.get(&ckp2b, "1", 0);
+                    get_done.store(true, Ordering::Release);
+                });
+
+                thread::sleep(Duration::from_secs(1));
+                if put_done.load(Ordering::Acquire) {
+                    ts.fatal("Put in minority completed");
+                }
+                if get_done.load(Ordering::Acquire) {
+                    ts.fatal("Get in minority completed");
+                }
+
+                ts.check_get(&ckp1, "1", "14", ver1);
+                let ver2 = ts.put_at_least_once(&ckp1, "1", "16", ver1 + 1, 0);
+                ts.check_get(&ckp1, "1", "16", ver2);
+
+                // Completion after heal.
+                ts.group().connect_all();
+                ts.connect_clerk(&ckp2a);
+                ts.connect_clerk(&ckp2b);
+
+                thread::sleep(ELECTION_TIMEOUT);
+
+                if !set_within(&put_done, Duration::from_secs(3)) {
+                    ts.fatal("Put did not complete");
+                }
+                // Go's test does not wait for the Get here (its select has a default branch).
+
+                ts.check_get(&ck, "1", "15", ver2 + 1);
+            });
+        },
+    );
+}
+
+#[test]
+fn many_partitions_one_client_4B() {
+    run(
+        params("4B partitions, one client", 1, 5, false, false, true, false),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn many_partitions_many_clients_4B() {
+    run(
+        params(
+            "4B partitions, many clients (4B)",
+            5,
+            5,
+            false,
+            false,
+            true,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_one_client_4B() {
+    run(
+        params(
+            "4B restarts, one client 4B ",
+            1,
+            5,
+            false,
+            true,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_concurrent_4B() {
+    run(
+        params("4B restarts, many clients", 5, 5, false, true, false, false),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_concurrent_unreliable_4B() {
+    run(
+        params(
+            "4B unreliable net, restarts, many clients ",
+            5,
+            5,
+            true,
+            true,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_partition_4B() {
+    run(
+        params(
+            "4B restarts, partitions, many clients",
+            5,
+            5,
+            false,
+            true,
+            true,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_partition_unreliable_4B() {
+    run(
+        params(
+            "4B unreliable net, restarts, partitions, many clients",
+            5,
+            5,
+            true,
+            true,
+            true,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn persist_partition_unreliable_linearizable_4B() {
+    run(
+        params(
+            "4B unreliable net, restarts, partitions, random keys, many clients",
+            15,
+            7,
+            true,
+            true,
+            true,
+            true,
+        ),
+        |ts| ts.generic_test(),
+    );
+}

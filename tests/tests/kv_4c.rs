@@ -1,0 +1,228 @@
+//! Part 4C: the key/value service with snapshots. Ported from the 6.5840 (2025)
+//! `kvraft1/kvraft_test.go`.
+#![allow(non_snake_case)]
+
+use std::thread;
+
+use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
+
+const MAXRAFTSTATE: usize = 1000;
+
+/// A KV test's shape: (part, clients, servers, reliable, crash, partitions, random keys),
+/// snapshotting at `MAXRAFTSTATE`.
+fn params(
+    part: &'static str,
+    nclients: usize,
+    nservers: usize,
+    reliable: bool,
+    crash: bool,
+    partitions: bool,
+    randomkeys: bool,
+) -> KvParams {
+    KvParams {
+        part,
+        nclients,
+        nservers,
+        reliable,
+        crash,
+        partitions,
+        maxraftstate: Some(MAXRAFTSTATE),
+        randomkeys,
+    }
+}
+
+/// If one server falls behind and then rejoins, does it recover through InstallSnapshot?
+/// Also checks that the majority discards committed log entries even if the minority
+/// does not respond.
+#[test]
+fn snapshot_rpc_4C() {
+    run(
+        params("4C SnapshotsRPC", 0, 3, true, false, false, false),
+        |ts| {
+            let ck = ts.make_clerk();
+
+            let vera = ts.put_at_least_once(&ck, "a", "A", 0, 0);
+            ts.check_get(&ck, "a", "A", vera);
+
+            // A bunch of puts into the majority partition.
+            ts.group().partition(&[0, 1], &[2]);
+            let verb = {
+                let ck1 = ts.make_clerk_to(&[0, 1]);
+                for i in 0..50 {
+                    ts.put_at_least_once(&ck1, &i.to_string(), &i.to_string(), 0, 0);
+                }
+                thread::sleep(ELECTION_TIMEOUT);
+                ts.put_at_least_once(&ck1, "b", "B", 0, 0)
+            };
+
+            // The majority partition has thrown away most of its log entries.
+            let size = ts.group().log_size();
+            if size > 8 * MAXRAFTSTATE {
+                ts.fatal(format!("logs were not trimmed ({size} > 8*{MAXRAFTSTATE})"));
+            }
+
+            // Now a group that needs the lagging server, so that it has to catch up.
+            ts.group().partition(&[0, 2], &[1]);
+            {
+                let ck1 = ts.make_clerk_to(&[0, 2]);
+                ts.put_at_least_once(&ck1, "c", "C", 0, 0);
+                ts.put_at_least_once(&ck1, "d", "D", 0, 0);
+                ts.check_get(&ck1, "a", "A", vera);
+                ts.check_get(&ck1, "b", "B", verb);
+                ts.check_get(&ck1, "1", "1", 1);
+                ts.check_get(&ck1, "49", "49", 1);
+            }
+
+            // Now everybody.
+            ts.group().partition(&[0, 1, 2], &[]);
+
+            let vere = ts.put_at_least_once(&ck, "e", "E", 0, 0);
+            ts.check_get(&ck, "c", "C", 1);
+            ts.check_get(&ck, "e", "E", vere);
+            ts.check_get(&ck, "1", "1", 1);
+        },
+    );
+}
+
+/// Snapshots are not too large: 500 bytes is generous for these operations.
+#[test]
+fn snapshot_size_4C() {
+    run(
+        params(
+            "4C snapshot size is reasonable",
+            0,
+            3,
+            true,
+            false,
+            false,
+            false,
+        ),
+        |ts| {
+            const MAX_SNAPSHOT: usize = 500;
+            let ck = ts.make_clerk();
+
+            let mut ver = 0;
+            for _ in 0..200 {
+                ver = ts.put_at_least_once(&ck, "x", "0", ver, 0);
+                ts.check_get(&ck, "x", "0", ver);
+                ver = ts.put_at_least_once(&ck, "x", "1", ver + 1, 0);
+                ts.check_get(&ck, "x", "1", ver);
+                ver += 1;
+            }
+
+            // The servers have thrown away most of their log entries...
+            let size = ts.group().log_size();
+            if size > 8 * MAXRAFTSTATE {
+                ts.fatal(format!("logs were not trimmed ({size} > 8*{MAXRAFTSTATE})"));
+            }
+            // ...and their snapshots are not unreasonably large.
+            let snapshot = ts.group().snapshot_size();
+            if snapshot > MAX_SNAPSHOT {
+                ts.fatal(format!("snapshot too large ({snapshot} > {MAX_SNAPSHOT})"));
+            }
+        },
+    );
+}
+
+#[test]
+fn speed_4C() {
+    run(params("4C speed", 1, 3, true, false, false, false), |ts| {
+        ts.generic_test_speed()
+    });
+}
+
+#[test]
+fn snapshot_recover_4C() {
+    run(
+        params(
+            "4C restarts, snapshots, one client",
+            1,
+            5,
+            true,
+            true,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn snapshot_recover_many_clients_4C() {
+    run(
+        params(
+            "4C restarts, snapshots, many clients ",
+            20,
+            5,
+            true,
+            true,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn snapshot_unreliable_4C() {
+    run(
+        params(
+            "4C unreliable net, snapshots, many clients",
+            5,
+            5,
+            false,
+            false,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn snapshot_unreliable_recover_4C() {
+    run(
+        params(
+            "4C unreliable net, restarts, snapshots, many clients",
+            5,
+            5,
+            false,
+            true,
+            false,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn snapshot_unreliable_recover_concurrent_partition_4C() {
+    run(
+        params(
+            "4C unreliable net, restarts, partitions, snapshots, many clients",
+            5,
+            5,
+            false,
+            true,
+            true,
+            false,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
+
+#[test]
+fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
+    run(
+        params(
+            "4C unreliable net, restarts, partitions, snapshots, random keys, many clients",
+            15,
+            7,
+            false,
+            true,
+            true,
+            true,
+        ),
+        |ts| ts.generic_test(),
+    );
+}
