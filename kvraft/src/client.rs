@@ -78,6 +78,7 @@ impl Clerk {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
+        // solution:begin 4B Find the leader, remember it, and retry until a server answers.
         let n = self.servers.len();
         let mut server = self.leader.load(Ordering::Relaxed);
         let mut tried = 0;
@@ -101,5 +102,9 @@ impl Clerk {
                 thread::sleep(ROUND_PAUSE);
             }
         }
+        // solution:skeleton
+        // let _ = (method, args, result);
+        // todo!("4B: find the leader, remember it, and retry until a server answers")
+        // solution:end
     }
 }

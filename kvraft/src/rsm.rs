@@ -125,6 +125,7 @@ impl<S: StateMachine> Rsm<S> {
     /// Runs `request` through Raft and returns its result once applied here, or
     /// [`Error::WrongLeader`] as soon as that cannot happen.
     pub fn submit(&self, request: S::Request) -> Result<S::Reply, Error> {
+        // solution:begin 4A Put the request through Raft and wait for its result (or WrongLeader as soon as it cannot come).
         if self.stopped.load(Ordering::Acquire) {
             return Err(Error::WrongLeader);
         }
@@ -144,6 +145,10 @@ impl<S: StateMachine> Rsm<S> {
         };
         self.waiting.lock().remove(&id);
         outcome
+        // solution:skeleton
+        // let _ = (request,);
+        // todo!("4A: put the request through Raft and wait for its result (or WrongLeader as soon as it cannot come)")
+        // solution:end
     }
 
     fn wait(
@@ -152,6 +157,7 @@ impl<S: StateMachine> Rsm<S> {
         index: u64,
         term: u64,
     ) -> Result<S::Reply, Error> {
+        // solution:begin 4A Wait for the applier to hand back the operation started at `index` in `term`.
         loop {
             match rx.recv_timeout(LEADERSHIP_CHECK) {
                 Ok(applied) if applied.index == index => return Ok(applied.reply),
@@ -164,6 +170,10 @@ impl<S: StateMachine> Rsm<S> {
                 Err(RecvTimeoutError::Disconnected) => return Err(Error::WrongLeader),
             }
         }
+        // solution:skeleton
+        // let _ = (rx, index, term);
+        // todo!("4A: wait for the applier to hand back the operation started at `index` in `term`")
+        // solution:end
     }
 
     /// Stops this peer: Raft is killed, its apply channel closes, and every submit still
@@ -186,6 +196,7 @@ struct Applier<S: StateMachine> {
 
 impl<S: StateMachine> Applier<S> {
     fn run(self, apply: Receiver<ApplyMsg>) {
+        // solution:begin 4A Apply what Raft commits, in order; 4C: snapshot when Raft's state nears maxraftstate.
         for first in apply.iter() {
             // Apply everything already queued, then snapshot once: a snapshot per few
             // entries would slow the applier down exactly when it falls behind.
@@ -211,9 +222,14 @@ impl<S: StateMachine> Applier<S> {
         // Raft was killed: nothing more will be applied here.
         self.stopped.store(true, Ordering::Release);
         self.waiting.lock().clear();
+        // solution:skeleton
+        // let _ = (apply,);
+        // todo!("4A: apply what Raft commits, in order; 4C: snapshot when Raft's state nears maxraftstate")
+        // solution:end
     }
 
     fn apply(&self, index: u64, command: &[u8]) {
+        // solution:begin 4A Apply one committed operation and wake its submitter.
         let op: Op<S::Request> = match postcard::from_bytes(command) {
             Ok(op) => op,
             Err(e) => {
@@ -226,5 +242,9 @@ impl<S: StateMachine> Applier<S> {
         {
             let _ = waiter.send(Applied { index, reply });
         }
+        // solution:skeleton
+        // let _ = (index, command);
+        // todo!("4A: apply one committed operation and wake its submitter")
+        // solution:end
     }
 }

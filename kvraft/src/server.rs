@@ -42,10 +42,16 @@ pub struct KvState {
 
 impl KvState {
     fn get(&self, key: &str) -> Result<(String, Version), Error> {
+        // solution:begin 4B Look the key up.
         self.data.get(key).cloned().ok_or(Error::NoKey)
+        // solution:skeleton
+        // let _ = (key,);
+        // todo!("4B: look the key up")
+        // solution:end
     }
 
     fn put(&mut self, args: PutArgs) -> Result<(), Error> {
+        // solution:begin 4B Apply a versioned put at most once per clerk request.
         let RequestId { clerk, seq } = args.id;
         match self.latest_put.get(&clerk) {
             Some(&(done, answer)) if done == seq => return answer, // a retry: same answer
@@ -68,6 +74,10 @@ impl KvState {
         };
         self.latest_put.insert(clerk, (seq, answer));
         answer
+        // solution:skeleton
+        // let _ = (args,);
+        // todo!("4B: apply a versioned put at most once per clerk request")
+        // solution:end
     }
 }
 
@@ -82,18 +92,28 @@ impl StateMachine for KvStore {
     type Reply = KvResult;
 
     fn apply(&self, op: KvOp) -> KvResult {
+        // solution:begin 4B Execute a committed get or put.
         let mut state = self.state.lock();
         match op {
             KvOp::Get(args) => KvResult::Get(state.get(&args.key)),
             KvOp::Put(args) => KvResult::Put(state.put(args)),
         }
+        // solution:skeleton
+        // let _ = (op,);
+        // todo!("4B: execute a committed get or put")
+        // solution:end
     }
 
     fn snapshot(&self) -> Vec<u8> {
+        // solution:begin 4C Encode the data and the duplicate table.
         postcard::to_allocvec(&*self.state.lock()).expect("KV state always encodes")
+        // solution:skeleton
+        // todo!("4C: encode the data and the duplicate table")
+        // solution:end
     }
 
     fn restore(&self, snapshot: &[u8]) {
+        // solution:begin 4C Replace the state with the snapshot's.
         let restored = postcard::from_bytes(snapshot).unwrap_or_else(|e| {
             panic!(
                 "kvraft: a snapshot of {} bytes does not decode: {e}",
@@ -101,6 +121,10 @@ impl StateMachine for KvStore {
             )
         });
         *self.state.lock() = restored;
+        // solution:skeleton
+        // let _ = (snapshot,);
+        // todo!("4C: replace the state with the snapshot's")
+        // solution:end
     }
 }
 
