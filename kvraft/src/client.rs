@@ -42,6 +42,11 @@ impl Clerk {
         }
     }
 
+    /// The links to the servers, in the order the clerk was given them.
+    pub fn ends(&self) -> &[ClientEnd] {
+        &self.servers
+    }
+
     /// The value and version of `key`, or [`Error::NoKey`].
     pub fn get(&self, key: &str) -> Result<(String, Version), Error> {
         let args = GetArgs {

@@ -228,6 +228,25 @@ impl KvTest {
         }
     }
 
+    /// Sends one `KVServer.Put` with exactly these arguments (its request id included) to
+    /// each server in turn until one leads and answers, as a clerk retrying a request
+    /// does; gives up after 10 s.
+    #[track_caller]
+    pub fn raw_put(&self, ck: &TestClerk, args: &kvraft::rpc::PutArgs) -> Result<(), Error> {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            for end in ck.clerk.ends() {
+                if let Ok(reply) = end.call::<_, kvraft::rpc::PutReply>("KVServer.Put", args)
+                    && reply.result != Err(Error::WrongLeader)
+                {
+                    return reply.result;
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.fatal(format!("no server answered a Put of {:?} within 10 s", args.key))
+    }
+
     /// Lets a clerk reach every server.
     pub fn connect_clerk(&self, ck: &TestClerk) {
         for end in &ck.ends {
