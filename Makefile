@@ -1,7 +1,7 @@
 # Shortcuts for the commands in README.md.
 
-PARTS := 3A 3B 3C 3D
-.PHONY: test bench lint raft $(PARTS)
+PARTS := 3A 3B 3C 3D 4A 4B 4C
+.PHONY: test bench lint raft kv $(PARTS)
 
 # Everything: unit tests, the network, the checker, and every lab suite.
 test:
@@ -18,6 +18,10 @@ lint:
 raft:
 	cargo test --release -p tests --test raft_3a --test raft_3b --test raft_3c --test raft_3d
 
-# One part of the Raft suite: make 3A, make 3B, ...
+# The Lab 4 suites (4A rsm, 4B KV, 4C KV with snapshots), release build.
+kv:
+	cargo test --release -p tests --test rsm_4a --test kv_4b --test kv_4c
+
+# One part: make 3A, make 3B, ... make 4C (the tests whose names end in that part).
 $(PARTS):
-	cargo test --release -p tests --test raft_$(shell echo $@ | tr A-Z a-z)
+	cargo test --release -p tests -- $@

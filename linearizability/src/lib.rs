@@ -20,7 +20,7 @@
 //! Models for three objects come with the crate ([`models`]): the versioned key/value
 //! store of MIT 6.5840's 2025 lab 4, the get/put/append key/value store, and a register
 //! with read, write and compare-and-set. [`parse`] reads the two history formats of
-//! porcupine's test data (Jepsen-style key/value maps and Jepsen etcd logs).and
+//! porcupine's test data (Jepsen-style key/value maps and Jepsen etcd logs), and
 //! [`files`] is the whole `check FILE` command as a library call.
 
 pub mod checker;
