@@ -1,0 +1,296 @@
+//! `labtool handout OUT`: the student workspace, generated from the reference.
+//!
+//! Every member crate is copied; in Rust files the solution markers are replaced by
+//! their skeletons ([`crate::markers`]). The tests and the tester are copied unchanged.
+//! Left out: files that need the instructors' tree (`../shared`), the reference's own
+//! unit tests of its protocol, labtool's tests (they grade the reference), and the
+//! design notes, which describe the reference's solution; the README is the students'.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use crate::markers;
+use crate::suite;
+
+/// Paths (relative to the workspace) that the handout leaves out.
+pub const OMIT: [&str; 4] = [
+    // The reference's unit tests of its own rules (its `mod tests;` is a solution section).
+    "raft/src/node/tests.rs",
+    // These read the histories corpus in ../shared, which students do not have.
+    "linearizability/tests",
+    "linearizability/benches/corpus.rs",
+    // labtool's tests check it against the reference solution.
+    "labtool/tests",
+];
+
+/// Files at the workspace root that the handout keeps.
+const ROOT_FILES: [&str; 4] = [
+    "Cargo.toml",
+    "Cargo.lock",
+    ".gitignore",
+    "rust-toolchain.toml",
+];
+
+const STUDENT_README: &str = include_str!("handout_readme.md");
+
+/// What was generated.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: usize,
+    /// Solution sections replaced, by part.
+    pub sections: BTreeMap<String, usize>,
+}
+
+pub fn handout(out: &Path, dir: Option<&Path>) -> Result<ExitCode, String> {
+    let root = suite::workspace(dir)?;
+    let summary = generate(&root, out)?;
+    let parts: Vec<String> = summary
+        .sections
+        .iter()
+        .map(|(part, n)| format!("{part}: {n}"))
+        .collect();
+    println!(
+        "wrote the handout to {}: {} files, {} solution sections replaced by skeletons ({})",
+        out.display(),
+        summary.files,
+        summary.sections.values().sum::<usize>(),
+        parts.join(", ")
+    );
+    println!("try it: cd {} && cargo test -- 3A", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the handout of the workspace at `root` into `out`.
+pub fn generate(root: &Path, out: &Path) -> Result<Summary, String> {
+    if out.exists() {
+        let empty = std::fs::read_dir(out)
+            .map_err(|e| format!("cannot use {}: {e}", out.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(format!(
+                "{} already exists and is not empty: choose a new folder",
+                out.display()
+            ));
+        }
+    }
+    let members = member_dirs(root)?;
+    let out_abs = absolute(out)?;
+    for member in &members {
+        if out_abs.starts_with(root.join(member)) {
+            return Err(format!(
+                "{} is inside the crate {}: put the handout elsewhere",
+                out.display(),
+                member.display()
+            ));
+        }
+    }
+    // Build the whole handout in memory first, so a bad marker leaves nothing behind.
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut summary = Summary::default();
+    for name in ROOT_FILES {
+        let path = root.join(name);
+        if path.is_file() {
+            files.push((PathBuf::from(name), read(&path)?));
+        }
+    }
+    files.push((
+        PathBuf::from("README.md"),
+        STUDENT_README.as_bytes().to_vec(),
+    ));
+    for member in &members {
+        for rel in walk(root, member)? {
+            let bytes = read(&root.join(&rel))?;
+            let bytes = transform(&rel, bytes, &mut summary)?;
+            files.push((rel, bytes));
+        }
+    }
+    if summary.sections.is_empty() {
+        return Err(format!(
+            "{} has no solution markers: is it the reference workspace?",
+            root.display()
+        ));
+    }
+    for (rel, bytes) in &files {
+        let path = out.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    summary.files = files.len();
+    Ok(summary)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    if path.is_absolute() {
+        Ok(path.to_owned())
+    } else {
+        Ok(std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?
+            .join(path))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The workspace members' directories, relative to `root` (from `cargo metadata`).
+fn member_dirs(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = Command::new("cargo")
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo metadata failed in {}", root.display()));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
+    let root_dir = PathBuf::from(meta["workspace_root"].as_str().unwrap_or_default());
+    let mut dirs = Vec::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let dir = manifest.parent().unwrap_or(Path::new(""));
+        let rel = dir.strip_prefix(&root_dir).map_err(|_| {
+            format!(
+                "the member {} lies outside the workspace {}",
+                dir.display(),
+                root_dir.display()
+            )
+        })?;
+        dirs.push(rel.to_owned());
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Every file under `root/member`, relative to `root`, except build output, hidden
+/// files and [`OMIT`].
+fn walk(root: &Path, member: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    let mut stack = vec![member.to_owned()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let child = rel.join(&*name);
+            if name.starts_with('.') || name == "target" || omitted(&child) {
+                continue;
+            }
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("cannot read {}: {e}", child.display()))?;
+            if kind.is_dir() {
+                stack.push(child);
+            } else if kind.is_file() {
+                found.push(child);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn omitted(rel: &Path) -> bool {
+    OMIT.iter().any(|o| rel == Path::new(o))
+}
+
+/// A file as the handout has it.
+fn transform(rel: &Path, bytes: Vec<u8>, summary: &mut Summary) -> Result<Vec<u8>, String> {
+    let is = |ext: &str| rel.extension().is_some_and(|e| e == ext);
+    if is("rs") {
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", rel.display()))?;
+        let stripped = markers::strip(&rel.display().to_string(), &text)?;
+        for tag in stripped.sections {
+            *summary.sections.entry(tag).or_default() += 1;
+        }
+        return Ok(stripped.text.into_bytes());
+    }
+    if rel.file_name().is_some_and(|n| n == "Cargo.toml") {
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", rel.display()))?;
+        let dir = rel.parent().unwrap_or(Path::new(""));
+        return Ok(drop_omitted_benches(&text, dir).into_bytes());
+    }
+    Ok(bytes)
+}
+
+/// Removes the `[[bench]]` tables of a manifest whose bench file the handout omits.
+pub fn drop_omitted_benches(manifest: &str, crate_dir: &Path) -> String {
+    let mut out = String::new();
+    let mut table: Vec<&str> = Vec::new();
+    let flush = |table: &mut Vec<&str>, out: &mut String| {
+        let bench_name = table
+            .first()
+            .filter(|h| h.trim() == "[[bench]]")
+            .and_then(|_| {
+                table.iter().find_map(|l| {
+                    let (key, value) = l.split_once('=')?;
+                    (key.trim() == "name").then(|| value.trim().trim_matches('"').to_owned())
+                })
+            });
+        let drop = bench_name
+            .is_some_and(|name| omitted(&crate_dir.join("benches").join(format!("{name}.rs"))));
+        if !drop {
+            for l in table.iter() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        table.clear();
+    };
+    for line in manifest.lines() {
+        if line.trim_start().starts_with('[') {
+            flush(&mut table, &mut out);
+        }
+        table.push(line);
+    }
+    flush(&mut table, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn benches_the_handout_omits_leave_the_manifest() {
+        let manifest = "[package]\nname = \"linearizability\"\n\n[[bin]]\nname = \"linearizability\"\n\n[[bench]]\nname = \"corpus\"\nharness = false\n\n[[bench]]\nname = \"other\"\nharness = false\n";
+        let out = drop_omitted_benches(manifest, Path::new("linearizability"));
+        assert_eq!(
+            out,
+            "[package]\nname = \"linearizability\"\n\n[[bin]]\nname = \"linearizability\"\n\n[[bench]]\nname = \"other\"\nharness = false\n"
+        );
+        // Another crate's bench of the same name stays.
+        assert_eq!(
+            drop_omitted_benches(manifest, Path::new("labrpc")),
+            manifest
+        );
+    }
+
+    #[test]
+    fn omitted_paths_match_whole_components() {
+        assert!(omitted(Path::new("linearizability/tests")));
+        assert!(omitted(Path::new("raft/src/node/tests.rs")));
+        assert!(!omitted(Path::new("tests")));
+        assert!(!omitted(Path::new("labrpc/tests")));
+    }
+}

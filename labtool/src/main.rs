@@ -1,0 +1,244 @@
+//! `labtool`: what students and instructors of the Raft labs otherwise script by hand.
+//!
+//! - `stress`: run tests many times on several workers, with live progress, a table of
+//!   failures and times, and the logs and seeds of failed runs;
+//! - `grade`: score parts from verdicts a submission cannot forge, with JSON and JUnit;
+//! - `logs`: raftlab logs as one column per peer, coloured by topic;
+//! - `viz`: run a test and write the HTML timeline of what happened in it;
+//! - `handout`: generate the student skeleton from the reference's markers.
+//!
+//! Tests run as processes of the test binaries cargo builds (one process per run), so a
+//! run that crashes, hangs or exits early affects only itself. Exit status: 0 when
+//! everything passed, 1 when a run failed, 2 for bad input, 130 when interrupted.
+
+mod grade;
+mod handout;
+mod interrupt;
+mod logs;
+mod markers;
+mod pool;
+mod report;
+mod run;
+mod stats;
+mod stress;
+mod suite;
+mod table;
+mod viz;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use suite::Profile;
+
+#[derive(Parser)]
+#[command(
+    name = "labtool",
+    version,
+    about = "Stress, grade, logs, timelines and the handout for raftlab's Raft labs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run tests many times on several workers; report failures and times per test.
+    ///
+    /// Logs and seeds of failed runs are kept in a timestamped folder (target/stress/…);
+    /// passing runs' logs are deleted unless --keep-all. Exit status 1 if any run failed.
+    Stress {
+        /// Tests to run: names (basic_agree_3B), parts (3A) or substrings of names.
+        tests: Vec<String>,
+        /// Runs per test.
+        #[arg(short = 'n', long = "runs", default_value_t = 10, value_parser = at_least_one)]
+        runs: usize,
+        /// Runs at a time (default: the number of cores).
+        #[arg(short = 'j', long = "workers", value_parser = at_least_one)]
+        workers: Option<usize>,
+        /// The folder for logs (default: target/stress/<date>-<time> in the workspace).
+        #[arg(short = 'o', long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Keep the logs of passing runs too.
+        #[arg(long)]
+        keep_all: bool,
+        /// RUST_LOG for the runs, e.g. raft=debug (read the logs with `labtool logs`).
+        #[arg(long, value_name = "FILTER")]
+        log: Option<String>,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Run every test of the chosen parts K times and print a score table.
+    ///
+    /// A run passes only if the harness's verdict for it (stamped with a nonce this run
+    /// chose) says so and its process exits cleanly. Exit status 1 if any run failed.
+    Grade {
+        /// Parts to grade, comma-separated (default: every part the suites have).
+        #[arg(long, value_delimiter = ',', value_name = "PARTS")]
+        parts: Option<Vec<String>>,
+        /// Runs per test.
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+        runs: usize,
+        /// Runs at a time.
+        #[arg(short = 'j', long = "workers", default_value_t = 1, value_parser = at_least_one)]
+        workers: usize,
+        /// Write the results as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Seconds each part may take in all (its runs past that fail).
+        #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = at_least_one_u64)]
+        part_limit: u64,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Show raftlab logs one column per peer, coloured by topic.
+    ///
+    /// Reads lines `<ms> <TOPIC> S<peer> T<term> <message>` (RUST_LOG=raft=debug ...
+    /// --nocapture); other lines (tester output, panics) pass through unchanged. Colour
+    /// only on a terminal, and never with NO_COLOR set.
+    Logs {
+        /// The log file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Number of peer columns (default: one per peer seen; reads all input first).
+        #[arg(short = 'c', long, value_parser = at_least_one)]
+        columns: Option<usize>,
+        /// Show only these topics (comma-separated: vote,leader,...).
+        #[arg(short = 'j', long, value_delimiter = ',', value_name = "TOPICS")]
+        just: Vec<String>,
+        /// Hide these topics (comma-separated).
+        #[arg(short = 'i', long, value_delimiter = ',', value_name = "TOPICS")]
+        ignore: Vec<String>,
+    },
+    /// Run one test and write the HTML timeline of it; print where it is.
+    ///
+    /// The timeline shows servers over time (up, crashed, cut off, leader and term),
+    /// the network's settings and the tester's checks. Raft tests (3A-3D) write it
+    /// themselves when they fail (RAFTLAB_VIZ=always|never changes that); Lab 4 tests
+    /// write their history view instead.
+    Viz {
+        /// The test: its exact name, e.g. figure8_3C.
+        test: String,
+        /// Where to write the page (default: target/viz/<test>.html in the workspace).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Generate the student handout from the reference's solution markers.
+    ///
+    /// Solution code between `// solution:begin` and `// solution:skeleton` is dropped
+    /// and the commented skeleton up to `// solution:end` is uncommented; the tests and
+    /// the tester are copied unchanged.
+    Handout {
+        /// The folder to create (must not exist, or be empty).
+        out: PathBuf,
+        /// The reference workspace (default: the one around the current directory).
+        #[arg(short = 'C', long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// The workspace to test (default: the one around the current directory).
+    #[arg(short = 'C', long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Build the tests without optimisations (cargo's dev profile); default --release.
+    #[arg(long)]
+    debug: bool,
+}
+
+impl BuildArgs {
+    fn profile(&self) -> Profile {
+        if self.debug {
+            Profile::Debug
+        } else {
+            Profile::Release
+        }
+    }
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+fn at_least_one_u64(s: &str) -> Result<u64, String> {
+    at_least_one(s).map(|n| n as u64)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stress {
+            tests,
+            runs,
+            workers,
+            output,
+            keep_all,
+            log,
+            build,
+        } => stress::stress(stress::Options {
+            tests,
+            runs,
+            workers: workers.unwrap_or_else(stress::available_cores),
+            output,
+            keep_all,
+            log,
+            profile: build.profile(),
+            dir: build.dir,
+        }),
+        Command::Grade {
+            parts,
+            runs,
+            workers,
+            json,
+            junit,
+            part_limit,
+            build,
+        } => grade::grade(grade::Options {
+            parts,
+            runs,
+            workers,
+            json,
+            junit,
+            part_limit: Duration::from_secs(part_limit),
+            profile: build.profile(),
+            dir: build.dir,
+        }),
+        Command::Logs {
+            file,
+            columns,
+            just,
+            ignore,
+        } => logs::logs(&logs::Options {
+            file,
+            columns,
+            just,
+            ignore,
+        }),
+        Command::Viz {
+            test,
+            output,
+            build,
+        } => viz::viz(&test, output, build.dir.as_deref(), build.profile()),
+        Command::Handout { out, dir } => handout::handout(&out, dir.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("labtool: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

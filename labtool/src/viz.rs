@@ -1,0 +1,81 @@
+//! `labtool viz TEST`: runs one test with its visualization switched on and says where
+//! the page went. Raft tests write the timeline of the test (servers, crashes,
+//! partitions, leaders and terms, the tester's checks) when `RAFTLAB_VIZ=always`; Lab 4
+//! tests write their history view when `VIS_ENABLE=always`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::run::{self, Launch, Outcome, Scratch, Stop};
+use crate::suite::{self, Profile};
+
+/// The Raft tester's switch and file (see `tests/src/raft/viz.rs`).
+pub const VIZ_VAR: &str = "RAFTLAB_VIZ";
+pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
+
+pub fn viz(
+    test: &str,
+    output: Option<PathBuf>,
+    dir: Option<&Path>,
+    profile: Profile,
+) -> Result<ExitCode, String> {
+    let root = suite::workspace(dir)?;
+    let suite = suite::build(&root, profile)?;
+    let Some(case) = suite.tests.iter().find(|t| t.name == test) else {
+        // The usual message, with similar names; a pattern is not enough here.
+        let matched = suite.select(&[test.to_owned()])?;
+        let names: Vec<&str> = matched.iter().map(|t| t.name.as_str()).collect();
+        return Err(format!(
+            "viz runs one test, named exactly; `{test}` matches {}",
+            names.join(", ")
+        ));
+    };
+    let out_dir = root.join("target").join("viz");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let page = output.unwrap_or_else(|| out_dir.join(format!("{test}.html")));
+    let page = if page.is_absolute() {
+        page
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?
+            .join(page)
+    };
+    let _ = std::fs::remove_file(&page);
+    let scratch = Scratch::new()?;
+    let file = page.display().to_string();
+    let launch = Launch {
+        case,
+        run: 1,
+        seed: rand::random::<u64>() >> 1,
+        log: out_dir.join(format!("{test}.log")),
+        scratch: scratch.path(),
+        env: vec![
+            (VIZ_VAR.into(), "always".into()),
+            (VIZ_FILE_VAR.into(), file.clone()),
+            ("VIS_ENABLE".into(), "always".into()),
+            ("VIS_FILE".into(), file),
+        ],
+    };
+    println!("running {test} (seed {})...", launch.seed);
+    let result = run::run(&launch, &|| None::<Stop>);
+    match &result.outcome {
+        Outcome::Passed => println!("{test} passed in {:.1}s", result.secs),
+        Outcome::Failed(why) => println!("{test} FAILED in {:.1}s: {why}", result.secs),
+        Outcome::Interrupted => {}
+    }
+    println!("test output: {}", result.log.display());
+    if !page.is_file() {
+        return Err(format!(
+            "{test} wrote no page at {} (Raft tests write a timeline; Lab 4 tests a history \
+             view only when they check one)",
+            page.display()
+        ));
+    }
+    println!("timeline: {}", page.display());
+    Ok(if result.outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
