@@ -129,6 +129,10 @@ pub struct Outbox {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Role {
     Follower,
+    // solution:begin 3A (start_election makes candidates; the handout's skeleton does not yet)
+    // solution:skeleton
+    // #[allow(dead_code)] // start_election makes candidates
+    // solution:end
     Candidate { votes: Vec<bool> },
     Leader(Leadership),
 }
@@ -175,10 +179,13 @@ impl Leadership {
         !self.in_flight[peer] && self.failures[peer] < PROBE_AFTER_FAILURES
     }
 
+    // solution:begin 3B A helper of the reference's replication policy (used by start and notify_commit).
     /// Brings the peer's due time forward to `at` if that is sooner.
     fn due_by(&mut self, peer: usize, at: Instant) {
         self.due[peer] = self.due[peer].min(at);
     }
+    // solution:skeleton
+    // solution:end
 
     /// Records a request sent to the peer now; the next is due a heartbeat later.
     fn sent(&mut self, peer: usize, now: Instant) {
@@ -549,7 +556,7 @@ impl Node {
         l.sent(peer, now);
         l.commit_sent[peer] = commit;
         let next = l.next_index[peer];
-        // solution:begin 3B Build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date.
+        // solution:begin 3A Send `peer` an AppendEntries: 3A a heartbeat (no entries); 3B the entries from nextIndex (none when probing); 3D an InstallSnapshot if they were compacted away.
         let start = self.log.start_index();
         let request = if probe || next > start {
             let prev_log_index = (next - 1).max(start);
@@ -578,11 +585,11 @@ impl Node {
                 snapshot: self.snapshot.clone(),
             })
         };
+        self.out.sends.push((peer, request));
         // solution:skeleton
         // let _ = (probe, next);
-        // let request: Request = todo!("3B: build the AppendEntries (or, after 3D, InstallSnapshot) that brings `peer` up to date");
+        // todo!("3A: send `peer` an AppendEntries (3A: a heartbeat; 3B: the entries from nextIndex, none when probing; 3D: an InstallSnapshot if they were compacted away)")
         // solution:end
-        self.out.sends.push((peer, request));
     }
 
     /// An AppendEntries came back. On success the follower holds everything that request
@@ -594,7 +601,7 @@ impl Node {
         reply: &AppendEntriesReply,
         now: Instant,
     ) {
-        // solution:begin 3B Update nextIndex/matchIndex from the reply, commit what a majority holds, and continue.
+        // solution:begin 3A Read an AppendEntries reply: 3A steps down on a newer term; 3B updates nextIndex/matchIndex, commits what a majority holds, and continues.
         if self.adopt_term_if_newer(reply.term, now) || sent.term != self.term {
             return;
         }
@@ -619,7 +626,7 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
-        // todo!("3B: update nextIndex/matchIndex from the reply, commit what a majority holds, and continue")
+        // todo!("3A: read an AppendEntries reply (3A: step down on a newer term; 3B: update nextIndex/matchIndex, commit what a majority holds, and continue)")
         // solution:end
     }
 
@@ -668,10 +675,14 @@ impl Node {
         }
         // solution:skeleton
         // let _ = now;
-        // todo!("3B: commit the highest index a majority holds, if its entry is of the current term")
+        // // Called by become_leader even in 3A, when there is nothing to commit yet.
+        // if self.log.last_index() > self.commit_index {
+        //     todo!("3B: commit the highest index a majority holds, if its entry is of the current term")
+        // }
         // solution:end
     }
 
+    // solution:begin 3B A helper of the reference's replication policy (used by advance_commit_index).
     /// Makes every follower that has not heard the new commit index due for a request
     /// within [`COMMIT_NOTICE_DELAY`].
     fn notify_commit(&mut self, now: Instant) {
@@ -685,6 +696,8 @@ impl Node {
             }
         }
     }
+    // solution:skeleton
+    // solution:end
 
     // ----- replication: follower side ----------------------------------------------------
 
@@ -904,5 +917,8 @@ impl Node {
     }
 }
 
+// solution:begin tests The reference's unit tests, one or more per rule: they test its own policy, so the handout leaves them out.
 #[cfg(test)]
 mod tests;
+// solution:skeleton
+// solution:end

@@ -1,10 +1,12 @@
 //! What a peer saves before it acts (Figure 2, "Persistent state on all servers", plus the
 //! log's cut for §7), and how it is encoded for the persister.
 
-use serde::{Deserialize, Serialize};
-
 use crate::log::Log;
+// solution:begin 3C The reference's encoded layout.
 use crate::messages::Entry;
+use serde::{Deserialize, Serialize};
+// solution:skeleton
+// solution:end
 
 /// The persistent state, as read back after a restart.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -14,6 +16,7 @@ pub struct Persistent {
     pub log: Log,
 }
 
+// solution:begin 3C The reference's encoded layout.
 /// The encoded layout. Saving borrows the live log instead of copying it.
 #[derive(Serialize)]
 struct Saving<'a> {
@@ -32,6 +35,8 @@ struct Loading {
     start_term: u64,
     entries: Vec<Entry>,
 }
+// solution:skeleton
+// solution:end
 
 /// Encodes term, vote and log into the bytes the persister keeps as "raft state".
 pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
@@ -45,7 +50,11 @@ pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
     };
     postcard::to_allocvec(&saving).expect("raft state is always encodable")
     // solution:skeleton
-    // todo!("3C: encode term, vote and log (with the log's cut, for 3D) into bytes")
+    // // 3C: encode term, vote and log (with the log's cut, for 3D) into bytes. Until then
+    // // nothing is saved (the peer calls this whenever its state changes, from 3A on),
+    // // and a restarted peer starts empty.
+    // let _ = (term, voted_for, log);
+    // Vec::new()
     // solution:end
 }
 
@@ -81,6 +90,7 @@ pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::messages::Entry;
 
     #[test]
     fn state_survives_a_round_trip() {
