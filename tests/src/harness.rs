@@ -151,7 +151,9 @@ fn record_verdict(test: &str, title: &str, seed: u64, secs: f64, outcome: &Resul
         .open(&path)
         .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
     if let Err(e) = appended {
-        notice(&format!("warning: cannot write the verdict of {test} to {path}: {e}"));
+        notice(&format!(
+            "warning: cannot write the verdict of {test} to {path}: {e}"
+        ));
     }
 }
 
@@ -197,4 +199,16 @@ pub fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Waits up to `limit` for `flag` to be set, polling every 5 ms; whether it was.
+pub fn set_within(flag: &std::sync::atomic::AtomicBool, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if flag.load(std::sync::atomic::Ordering::Acquire) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    flag.load(std::sync::atomic::Ordering::Acquire)
 }

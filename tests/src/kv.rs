@@ -100,6 +100,31 @@ pub struct KvParams {
 }
 
 impl KvParams {
+    /// Go's `MakeTest(part, nclients, nservers, reliable, crash, partitions,
+    /// maxraftstate, randomkeys)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        part: &'static str,
+        nclients: usize,
+        nservers: usize,
+        reliable: bool,
+        crash: bool,
+        partitions: bool,
+        maxraftstate: Option<usize>,
+        randomkeys: bool,
+    ) -> Self {
+        Self {
+            part,
+            nclients,
+            nservers,
+            reliable,
+            crash,
+            partitions,
+            maxraftstate,
+            randomkeys,
+        }
+    }
+
     /// Go's `makeTitle`.
     pub fn title(&self) -> String {
         let mut title = String::from("Test: ");
@@ -244,7 +269,10 @@ impl KvTest {
             }
             thread::sleep(Duration::from_millis(50));
         }
-        self.fatal(format!("no server answered a Put of {:?} within 10 s", args.key))
+        self.fatal(format!(
+            "no server answered a Put of {:?} within 10 s",
+            args.key
+        ))
     }
 
     /// Lets a clerk reach every server.

@@ -5,8 +5,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tests::harness::set_within;
 use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
 
 /// A KV test's shape: (part, clients, servers, reliable, crash, partitions, random keys),
@@ -68,18 +69,6 @@ fn unreliable_4B() {
         ),
         |ts| ts.generic_test(),
     );
-}
-
-/// Waits up to `limit` for `flag`; whether it was set.
-fn set_within(flag: &AtomicBool, limit: Duration) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if flag.load(Ordering::Acquire) {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    flag.load(Ordering::Acquire)
 }
 
 /// A request in the minority partition must not go through until the partition heals;

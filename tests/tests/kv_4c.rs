@@ -234,49 +234,63 @@ fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
 /// snapshot restore.
 #[test]
 fn duplicate_put_after_restart_4C() {
-    run(params("4C duplicate detection across a restart", 0, 3, true, true, false, false), |ts| {
-        use kvraft::rpc::{PutArgs, RequestId};
+    run(
+        params(
+            "4C duplicate detection across a restart",
+            0,
+            3,
+            true,
+            true,
+            false,
+            false,
+        ),
+        |ts| {
+            use kvraft::rpc::{PutArgs, RequestId};
 
-        let ck = ts.make_clerk();
-        // A put whose reply its clerk never saw.
-        let put = PutArgs {
-            key: "dup".into(),
-            value: "first".into(),
-            version: 0,
-            id: RequestId { clerk: 0x5eed_d0b1e, seq: 1 },
-        };
-        if let Err(e) = ts.raw_put(&ck, &put) {
-            ts.fatal(format!("the first Put returned {e}"));
-        }
-
-        // Enough puts that every server snapshots past it.
-        let mut ver = 0;
-        for i in 0..100 {
-            ver = ts.put_at_least_once(&ck, "fill", &i.to_string(), ver, 0) + 1;
-        }
-        ts.check_sizes();
-        for i in 0..ts.params().nservers {
-            if ts.group().persister(i).snapshot_size() == 0 {
-                ts.fatal(format!("server {i} has taken no snapshot after 100 puts"));
+            let ck = ts.make_clerk();
+            // A put whose reply its clerk never saw.
+            let put = PutArgs {
+                key: "dup".into(),
+                value: "first".into(),
+                version: 0,
+                id: RequestId {
+                    clerk: 0x5eed_d0b1e,
+                    seq: 1,
+                },
+            };
+            if let Err(e) = ts.raw_put(&ck, &put) {
+                ts.fatal(format!("the first Put returned {e}"));
             }
-        }
 
-        // Every server restarts from its snapshot.
-        for i in 0..ts.params().nservers {
-            ts.group().shutdown_server(i);
-        }
-        for i in 0..ts.params().nservers {
-            ts.start_server(i);
-        }
-        ts.group().connect_all();
+            // Enough puts that every server snapshots past it.
+            let mut ver = 0;
+            for i in 0..100 {
+                ver = ts.put_at_least_once(&ck, "fill", &i.to_string(), ver, 0) + 1;
+            }
+            ts.check_sizes();
+            for i in 0..ts.params().nservers {
+                if ts.group().persister(i).snapshot_size() == 0 {
+                    ts.fatal(format!("server {i} has taken no snapshot after 100 puts"));
+                }
+            }
 
-        // The clerk retries: it must get the first answer, and the put must not repeat.
-        match ts.raw_put(&ck, &put) {
+            // Every server restarts from its snapshot.
+            for i in 0..ts.params().nservers {
+                ts.group().shutdown_server(i);
+            }
+            for i in 0..ts.params().nservers {
+                ts.start_server(i);
+            }
+            ts.group().connect_all();
+
+            // The clerk retries: it must get the first answer, and the put must not repeat.
+            match ts.raw_put(&ck, &put) {
             Ok(()) => {}
             Err(e) => ts.fatal(format!(
                 "a retried Put got {e} after a restart: the duplicate table did not survive the snapshot"
             )),
         }
-        ts.check_get(&ck, "dup", "first", 1);
-    });
+            ts.check_get(&ck, "dup", "first", 1);
+        },
+    );
 }

@@ -4,8 +4,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tests::harness::set_within;
 use tests::rsm::{CounterOp, CounterReply, NSEC, NSRV, RsmTest, run};
 
 /// Each server executes the increments and updates its counter.
@@ -89,13 +90,13 @@ fn leader_partition_4A() {
             // Submit an Inc in the majority.
             let rep = ts.one_partition(Some(&p1), CounterOp::Inc);
 
-            if wait_until(&done, Duration::from_secs(1)) {
+            if set_within(&done, Duration::from_secs(1)) {
                 ts.fatal("Dec's in minority completed; Submit returns");
             }
 
             // Reconnect the leader: with three servers that heals every partition.
             ts.connect(l);
-            let healed = wait_until(&done, Duration::from_secs(1));
+            let healed = set_within(&done, Duration::from_secs(1));
             tests::harness::join(submitter);
             (rep, healed)
         });
@@ -107,18 +108,6 @@ fn leader_partition_4A() {
             other => ts.fatal(format!("the Inc in the majority returned {other:?}")),
         }
     });
-}
-
-/// Waits up to `limit` for `flag`; whether it was set.
-fn wait_until(flag: &AtomicBool, limit: Duration) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if flag.load(Ordering::Acquire) {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    flag.load(Ordering::Acquire)
 }
 
 /// 100 increments, then a restart of everything must replay them.
@@ -166,7 +155,7 @@ fn submit_during_shutdown(ts: &RsmTest) {
         // Give the submits some time to start.
         thread::sleep(Duration::from_millis(20));
         ts.shutdown();
-        if !wait_until(&done, Duration::from_secs(NSEC + 1)) {
+        if !set_within(&done, Duration::from_secs(NSEC + 1)) {
             ts.fatal("Submit didn't stop after shutdown");
         }
     });
