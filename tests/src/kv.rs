@@ -701,6 +701,14 @@ impl KvTest {
             Err(e) => self.fatal(format!("Get err {e}")),
         }
         let per_op_limit = Duration::from_millis(100) / 3;
+        harness::notice(&format!(
+            "info: {} ({}): {OPS} puts in {:.2} s, {:.2} ms per operation (limit {:.1} ms)",
+            self.params.title(),
+            if self.is_reliable() { "reliable network" } else { "unreliable network" },
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / OPS as f64,
+            per_op_limit.as_secs_f64() * 1000.0
+        ));
         if took > per_op_limit * OPS as u32 {
             self.fatal(format!(
                 "Operations completed too slowly {:?}/op > {per_op_limit:?}/op",
