@@ -6,7 +6,7 @@
 //! server (with its Raft peer) for Lab 4. The group only needs to start one, kill it, and
 //! reach its Raft peer ([`Incarnation`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use labrpc::{ClientEnd, Network, Service};
@@ -35,10 +35,24 @@ pub fn server_name(i: usize) -> String {
     format!("server-{i}")
 }
 
+/// What happened to a group, for a test's timeline ([`Group::observe`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupEvent {
+    /// A new incarnation of the server started.
+    Started(usize),
+    /// The server crashed (was shut down).
+    Crashed(usize),
+    /// Which links are up now: `links[i][j]`, server `i`'s end to server `j` is enabled.
+    Links(Vec<Vec<bool>>),
+}
+
+type Observer = Box<dyn Fn(GroupEvent) + Send + Sync>;
+
 pub struct Group<P> {
     n: usize,
     net: Network,
     state: Mutex<State<P>>,
+    observer: OnceLock<Observer>,
 }
 
 struct State<P> {
@@ -47,6 +61,8 @@ struct State<P> {
     /// Incarnations started so far, to name each one's ends uniquely.
     started: u64,
     zombies: Vec<Zombie>,
+    /// `links[i][j]`: whether server `i`'s end to server `j` is enabled.
+    links: Vec<Vec<bool>>,
 }
 
 struct Slot<P> {
@@ -83,7 +99,21 @@ impl<P: Incarnation> Group<P> {
                 connected: vec![false; n],
                 started: 0,
                 zombies: Vec::new(),
+                links: vec![vec![false; n]; n],
             }),
+            observer: OnceLock::new(),
+        }
+    }
+
+    /// Has `observer` told of every start, crash and change of links from now on (once
+    /// per group; later calls are ignored). It runs under the group's lock: keep it short.
+    pub fn observe(&self, observer: impl Fn(GroupEvent) + Send + Sync + 'static) {
+        let _ = self.observer.set(Box::new(observer));
+    }
+
+    fn tell(&self, event: GroupEvent) {
+        if let Some(observer) = self.observer.get() {
+            observer(event);
         }
     }
 
@@ -158,6 +188,10 @@ impl<P: Incarnation> Group<P> {
         let mut s = self.state.lock();
         s.slots[i].peer = Some(Arc::new(started.peer));
         s.slots[i].ends = ends;
+        // The new incarnation's ends start disabled.
+        s.links[i].fill(false);
+        self.tell(GroupEvent::Started(i));
+        self.tell(GroupEvent::Links(s.links.clone()));
     }
 
     /// Crashes server `i` (Go's `ShutdownServer`): cut it off, delete it from the network
@@ -172,6 +206,7 @@ impl<P: Incarnation> Group<P> {
             slot.persister = Arc::new(slot.persister.copy());
             (slot.peer.take(), slot.ends.clone())
         };
+        self.tell(GroupEvent::Crashed(i));
         if let Some(peer) = peer {
             peer.kill();
             self.state.lock().zombies.push(Zombie {
@@ -217,12 +252,15 @@ impl<P: Incarnation> Group<P> {
             if s.connected[j] {
                 if let Some(end) = s.slots[i].ends.get(j) {
                     self.net.enable(end, true);
+                    s.links[i][j] = true;
                 }
                 if let Some(end) = s.slots[j].ends.get(i) {
                     self.net.enable(end, true);
+                    s.links[j][i] = true;
                 }
             }
         }
+        self.tell(GroupEvent::Links(s.links.clone()));
     }
 
     /// Marks `i` disconnected and cuts its links, both ways, with the servers in `from`.
@@ -236,7 +274,10 @@ impl<P: Incarnation> Group<P> {
             if let Some(end) = s.slots[j].ends.get(i) {
                 self.net.enable(end, false);
             }
+            s.links[i][j] = false;
+            s.links[j][i] = false;
         }
+        self.tell(GroupEvent::Links(s.links.clone()));
     }
 
     /// Connects `i` with every connected server (Go's `ConnectOne`).

@@ -216,6 +216,8 @@ pub struct Applier {
     /// `Some` in the snapshot tests: the peer to hand snapshots to.
     pub snapshots: Option<Arc<Raft>>,
     pub last_applied: u64,
+    /// When this incarnation started (to find the panic that stopped it).
+    pub started: Instant,
 }
 
 impl Applier {
@@ -226,11 +228,17 @@ impl Applier {
             }
         }
         if !self.stopping.load(Ordering::Acquire) {
-            self.applied.fail(format!(
-                "server {} closed its apply channel while it was running: a thread of the peer \
-                 stopped (a panic, e.g. a todo!() not yet implemented? its message is printed above)",
-                self.me
-            ));
+            let me = self.me;
+            self.applied.fail(match super::panics::likely_cause(me, self.started) {
+                Some(panic) => format!(
+                    "server {me} stopped while it was running (its apply channel closed): {panic}"
+                ),
+                None => format!(
+                    "server {me} closed its apply channel while it was running: a thread of the \
+                     peer stopped (a panic, e.g. a todo!() not yet implemented? its message is \
+                     printed above)"
+                ),
+            });
         }
     }
 

@@ -6,13 +6,19 @@
 //! ~500 ms and only when a test asks), a killed incarnation that keeps sending RPCs fails
 //! the test, a peer whose threads die (its apply channel closes) fails it at once, and
 //! every random choice derives from the network's seed.
+//!
+//! Every test records what happened (starts, crashes, links, leaders and terms, the
+//! checks) and writes it as an HTML timeline when it fails ([`viz`]).
 
 mod applier;
 mod cmd;
+mod panics;
+pub mod record;
+pub mod viz;
 mod watch;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,9 +32,10 @@ use rand::{RngExt, SeedableRng};
 pub use applier::SNAPSHOT_INTERVAL;
 pub use cmd::Cmd;
 
-use crate::group::{Group, Incarnation, Started};
+use crate::group::{Group, GroupEvent, Incarnation, Started};
 use crate::harness::{self, Stats};
 use applier::{Applied, Applier};
+use record::{Event, Recorder};
 
 /// The tests generously allow a new leader to be elected within a second.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -47,6 +54,12 @@ pub struct RaftTest {
     reliable_at_start: bool,
     /// Incarnations started so far (their appliers' ids).
     incarnations: AtomicU64,
+    long_reordering: AtomicBool,
+    /// What happened, for the timeline.
+    recorder: Arc<Recorder>,
+    /// The test's name (its thread's) and title, for the timeline.
+    name: String,
+    title: OnceLock<String>,
 }
 
 /// One incarnation of a peer: its Raft, and the flag its applier reads to tell a kill
@@ -76,6 +89,12 @@ impl RaftTest {
         net.set_reliable(reliable);
         net.set_long_delays(true);
         let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x7e57_e7ca_11ed_5eed);
+        panics::install();
+        let recorder = Arc::new(Recorder::new(viz::mode() != viz::Mode::Never));
+        recorder.record(Event::Network {
+            reliable,
+            long_reordering: false,
+        });
         let test = Arc::new(Self {
             n,
             snapshots,
@@ -85,6 +104,17 @@ impl RaftTest {
             finished: AtomicBool::new(false),
             reliable_at_start: reliable,
             incarnations: AtomicU64::new(0),
+            long_reordering: AtomicBool::new(false),
+            recorder: Arc::clone(&recorder),
+            name: thread::current().name().unwrap_or("raft-test").to_owned(),
+            title: OnceLock::new(),
+        });
+        test.group.observe(move |event| {
+            recorder.record(match event {
+                GroupEvent::Started(i) => Event::Started(i),
+                GroupEvent::Crashed(i) => Event::Crashed(i),
+                GroupEvent::Links(links) => Event::Links(links),
+            })
         });
         test.start_servers();
         watch::spawn(Arc::downgrade(&test));
@@ -100,7 +130,9 @@ impl RaftTest {
     /// Fails the test with `message` (Go's `Fatalf`).
     #[track_caller]
     pub fn fatal(&self, message: impl Into<String>) -> ! {
-        panic!("{}", message.into())
+        let message = message.into();
+        self.recorder.record(Event::Failure(message.clone()));
+        panic!("{message}")
     }
 
     /// Fails the test if a background check has found a problem.
@@ -161,6 +193,7 @@ impl RaftTest {
 
     pub fn set_reliable(&self, reliable: bool) {
         self.group.net().set_reliable(reliable);
+        self.record_network();
     }
 
     pub fn is_reliable(&self) -> bool {
@@ -169,6 +202,15 @@ impl RaftTest {
 
     pub fn set_long_reordering(&self, on: bool) {
         self.group.net().set_long_reordering(on);
+        self.long_reordering.store(on, Ordering::Relaxed);
+        self.record_network();
+    }
+
+    fn record_network(&self) {
+        self.recorder.record(Event::Network {
+            reliable: self.is_reliable(),
+            long_reordering: self.long_reordering.load(Ordering::Relaxed),
+        });
     }
 
     /// RPCs that reached peer `i`'s current incarnation.
@@ -226,6 +268,7 @@ impl RaftTest {
                 stopping: Arc::clone(&stopping),
                 snapshots: snapshots.then(|| Arc::clone(&raft)),
                 last_applied,
+                started: Instant::now(),
             };
             thread::Builder::new()
                 .name(format!("applier-{i}"))
@@ -290,6 +333,7 @@ impl RaftTest {
     /// highest term); fails on two leaders in one term, or none after ~5 s.
     #[track_caller]
     pub fn check_one_leader(&self) -> usize {
+        let check = self.recorder.check("check_one_leader");
         for _ in 0..10 {
             let ms = 450 + self.rand_below(100);
             self.sleep(Duration::from_millis(ms));
@@ -310,7 +354,8 @@ impl RaftTest {
                     self.fatal(format!("term {term} has {} (>1) leaders", ids.len()));
                 }
             }
-            if let Some((_, ids)) = leaders.iter().next_back() {
+            if let Some((term, ids)) = leaders.iter().next_back() {
+                check.ok(format!("leader {} in term {term}", ids[0]));
                 return ids[0];
             }
         }
@@ -320,6 +365,7 @@ impl RaftTest {
     /// All connected peers agree on the term; returns it.
     #[track_caller]
     pub fn check_terms(&self) -> u64 {
+        let check = self.recorder.check("check_terms");
         self.check_background();
         let mut agreed = None;
         for i in 0..self.n {
@@ -334,12 +380,15 @@ impl RaftTest {
                 }
             }
         }
-        agreed.unwrap_or(0)
+        let term = agreed.unwrap_or(0);
+        check.ok(format!("term {term}"));
+        term
     }
 
     /// No connected peer believes it is the leader.
     #[track_caller]
     pub fn check_no_leader(&self) {
+        let check = self.recorder.check("check_no_leader");
         self.check_background();
         for i in 0..self.n {
             if self.is_connected(i)
@@ -351,15 +400,18 @@ impl RaftTest {
                 ));
             }
         }
+        check.ok("no leader");
     }
 
     /// No peer has committed `index`.
     #[track_caller]
     pub fn check_no_agreement(&self, index: u64) {
+        let check = self.recorder.check(format!("check_no_agreement({index})"));
         let (n, _) = self.n_committed(index);
         if n > 0 {
             self.fatal(format!("{n} committed but no majority"));
         }
+        check.ok("not committed");
     }
 
     /// How many peers have applied `index`, and what; fails if they disagree.
@@ -401,6 +453,7 @@ impl RaftTest {
     /// peer has moved past it (agreement can no longer be expected).
     #[track_caller]
     pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Vec<u8>> {
+        let check = self.recorder.check(format!("wait({index}, {n})"));
         let mut pause = Duration::from_millis(10);
         for _ in 0..30 {
             if self.n_committed(index).0 >= n {
@@ -415,6 +468,7 @@ impl RaftTest {
                     if let Some(raft) = self.raft(i)
                         && raft.get_state().0 > start
                     {
+                        check.ok(format!("term moved past {start}"));
                         return None;
                     }
                 }
@@ -424,6 +478,7 @@ impl RaftTest {
         if done < n {
             self.fatal(format!("only {done} decided for index {index}; wanted {n}"));
         }
+        check.ok(format!("{done} committed index {index}"));
         cmd
     }
 
@@ -440,6 +495,7 @@ impl RaftTest {
     #[track_caller]
     pub fn one(&self, cmd: impl Into<Cmd>, expected: usize, retry: bool) -> u64 {
         let cmd = cmd.into();
+        let check = self.recorder.check(format!("one({cmd})"));
         let bytes = cmd.encode();
         let t0 = Instant::now();
         let mut next = 0;
@@ -461,6 +517,7 @@ impl RaftTest {
                     loop {
                         let (done, got, version) = self.committed(index);
                         if done > 0 && done >= expected && got.as_ref() == Some(&bytes) {
+                            check.ok(format!("committed at index {index} by {done}"));
                             return index;
                         }
                         if Instant::now() >= deadline {
@@ -487,6 +544,45 @@ impl RaftTest {
         self.finished.store(true, Ordering::Release);
         self.group.kill_all();
         self.group.net().shutdown();
+    }
+
+    /// Writes the test's timeline if `RAFTLAB_VIZ` asks for it (by default: if it failed),
+    /// and says where.
+    fn write_timeline(&self, failure: Option<&str>) {
+        match viz::mode() {
+            viz::Mode::Never => return,
+            viz::Mode::OnFailure if failure.is_none() => return,
+            _ => {}
+        }
+        let seed = harness::Cluster::seed(self);
+        let title = match self.title.get() {
+            Some(t) => format!("{t} ({} network)", harness::Cluster::network_label(self)),
+            None => self.name.clone(),
+        };
+        let about = viz::About {
+            title: &title,
+            servers: self.n,
+            seed,
+            failure,
+            end: self.recorder.now(),
+        };
+        let timeline = viz::timeline(&about, &self.recorder.events());
+        let path = viz::path(&self.name, seed);
+        match linearizability::visualize::write_html(&path, &timeline) {
+            Ok(()) => harness::notice(&format!(
+                "info: wrote the test's timeline to {}",
+                path.display()
+            )),
+            Err(e) => harness::notice(&format!(
+                "warning: cannot write the test's timeline to {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// The recorder, for the background watcher.
+    fn recorder(&self) -> &Recorder {
+        &self.recorder
     }
 }
 
@@ -519,11 +615,23 @@ impl harness::Cluster for RaftTest {
         }
         let failure = self.applied.failure();
         self.stop_everything();
+        if let Some(failure) = &failure {
+            self.recorder.record(Event::Failure(failure.clone()));
+        }
+        self.write_timeline(failure.as_deref());
         failure.map_or(Ok(()), Err)
     }
 
     fn abort(&self) {
         self.stop_everything();
+        let failure = self
+            .recorder
+            .last_failure()
+            .or_else(|| self.applied.failure())
+            .unwrap_or_else(|| {
+                "the test failed or ran out of time (its panic message says why)".into()
+            });
+        self.write_timeline(Some(&failure));
     }
 }
 
@@ -536,5 +644,7 @@ pub fn run(
     snapshots: bool,
     body: impl FnOnce(&RaftTest) + Send + 'static,
 ) {
-    harness::run(title, RaftTest::new(servers, reliable, snapshots), body);
+    let test = RaftTest::new(servers, reliable, snapshots);
+    let _ = test.title.set(title.to_owned());
+    harness::run(title, test, body);
 }

@@ -5,6 +5,9 @@
 //! - **killed incarnations stay silent**: once `kill()` has returned and a grace period has
 //!   passed, an incarnation must send no RPC, or its `kill` does not stop its threads
 //!   ([`crate::group::Group::check_zombies`]).
+//!
+//! It also records each peer's term and leadership when they change, for the test's
+//! timeline.
 
 use std::collections::HashMap;
 use std::sync::Weak;
@@ -12,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::RaftTest;
+use super::record::Event;
 
 /// How often the checks run.
 const PERIOD: Duration = Duration::from_millis(5);
@@ -21,11 +25,12 @@ pub fn spawn(test: Weak<RaftTest>) {
         .name("raft-watch".into())
         .spawn(move || {
             let mut leaders = HashMap::new();
+            let mut seen = HashMap::new();
             while let Some(test) = test.upgrade() {
                 if test.finished() {
                     return;
                 }
-                check_election_safety(&test, &mut leaders);
+                check_election_safety(&test, &mut leaders, &mut seen);
                 if let Some(zombie) = test.group.check_zombies() {
                     test.applied.fail(zombie);
                 }
@@ -36,10 +41,22 @@ pub fn spawn(test: Weak<RaftTest>) {
         .expect("cannot spawn the watch thread");
 }
 
-/// Remembers which peer led each term; a second leader in a term is a failure.
-fn check_election_safety(test: &RaftTest, leaders: &mut HashMap<u64, usize>) {
+/// Remembers which peer led each term; a second leader in a term is a failure. Records
+/// each peer's state when it differs from what `seen` holds.
+fn check_election_safety(
+    test: &RaftTest,
+    leaders: &mut HashMap<u64, usize>,
+    seen: &mut HashMap<usize, (u64, bool)>,
+) {
     for (i, peer) in test.group.peers() {
         let (term, leader) = peer.raft.get_state();
+        if seen.insert(i, (term, leader)) != Some((term, leader)) {
+            test.recorder().record(Event::State {
+                server: i,
+                term,
+                leader,
+            });
+        }
         if !leader {
             continue;
         }

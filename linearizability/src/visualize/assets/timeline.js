@@ -215,7 +215,9 @@
   header.appendChild(h1);
   if (data.notes.length) header.appendChild(notes(data.notes));
   header.appendChild(el("div", "axis-note", data.axis));
-  header.appendChild(legend());
+  // The colour legend is about linearizations: pages without any (a test's event
+  // timeline) say what their own colours mean in their notes.
+  if (data.sections.some(function (s) { return s.lins.length > 0; })) header.appendChild(legend());
   page.appendChild(header);
   data.sections.forEach(function (section) {
     page.appendChild(renderSection(section));

@@ -1,0 +1,157 @@
+//! What happened during a Raft test, in order, for its timeline ([`super::viz`]): starts
+//! and crashes, links going up and down, each peer's term and leadership as the watcher
+//! sees them, the network's settings, and the tester's checks with their outcome.
+//!
+//! Recording is cheap: an event is a push onto a vector under a lock, and the events
+//! are rare next to RPCs (the watcher records a peer's state only when it changes).
+
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+/// One event; times are nanoseconds since the test began.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Started(usize),
+    Crashed(usize),
+    /// `links[i][j]`: server `i`'s end to server `j` is enabled.
+    Links(Vec<Vec<bool>>),
+    /// A running peer's term and leadership changed.
+    State {
+        server: usize,
+        term: u64,
+        leader: bool,
+    },
+    Network {
+        reliable: bool,
+        long_reordering: bool,
+    },
+    /// A check that began at `start` ended (at the event's time).
+    Check {
+        name: String,
+        start: u64,
+        ok: bool,
+        detail: String,
+    },
+    /// The test failed with this message.
+    Failure(String),
+}
+
+pub struct Recorder {
+    start: Instant,
+    on: bool,
+    events: Mutex<Vec<(u64, Event)>>,
+}
+
+impl Recorder {
+    /// A recorder that keeps events if `on` (else it drops them at once).
+    pub fn new(on: bool) -> Self {
+        Self {
+            start: Instant::now(),
+            on,
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Nanoseconds since the test began.
+    pub fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub fn record(&self, event: Event) {
+        if self.on {
+            let mut events = self.events.lock();
+            let at = self.now();
+            events.push((at, event));
+        }
+    }
+
+    /// Starts recording a check; it counts as failed unless [`Check::ok`] ends it (so a
+    /// check that fails the test, by panicking, is recorded as failed).
+    pub fn check(&self, name: impl Into<String>) -> Check<'_> {
+        Check {
+            recorder: self,
+            name: name.into(),
+            start: self.now(),
+            done: false,
+        }
+    }
+
+    /// The message of the last [`Event::Failure`], if any.
+    pub fn last_failure(&self) -> Option<String> {
+        self.events.lock().iter().rev().find_map(|(_, e)| match e {
+            Event::Failure(m) => Some(m.clone()),
+            _ => None,
+        })
+    }
+
+    /// Everything recorded so far, in time order.
+    pub fn events(&self) -> Vec<(u64, Event)> {
+        let mut events = self.events.lock().clone();
+        events.sort_by_key(|(at, _)| *at);
+        events
+    }
+}
+
+/// A check in progress.
+pub struct Check<'a> {
+    recorder: &'a Recorder,
+    name: String,
+    start: u64,
+    done: bool,
+}
+
+impl Check<'_> {
+    /// The check passed, finding `detail`.
+    pub fn ok(mut self, detail: impl Into<String>) {
+        self.done = true;
+        self.recorder.record(Event::Check {
+            name: std::mem::take(&mut self.name),
+            start: self.start,
+            ok: true,
+            detail: detail.into(),
+        });
+    }
+}
+
+impl Drop for Check<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.recorder.record(Event::Check {
+                name: std::mem::take(&mut self.name),
+                start: self.start,
+                ok: false,
+                detail: "failed".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_count_as_failed_unless_they_end_well() {
+        let r = Recorder::new(true);
+        r.check("check_one_leader").ok("leader 1");
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _c = r.check("one(5)");
+            panic!("one(5) failed to reach agreement");
+        }));
+        assert!(unwound.is_err());
+        let events = r.events();
+        assert!(
+            matches!(&events[0].1, Event::Check { name, ok: true, detail, .. } if name == "check_one_leader" && detail == "leader 1")
+        );
+        assert!(matches!(&events[1].1, Event::Check { name, ok: false, .. } if name == "one(5)"));
+    }
+
+    #[test]
+    fn a_recorder_that_is_off_keeps_nothing() {
+        let r = Recorder::new(false);
+        r.record(Event::Started(0));
+        r.check("x").ok("y");
+        assert!(r.events().is_empty());
+    }
+}

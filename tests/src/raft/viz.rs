@@ -1,0 +1,457 @@
+//! The HTML timeline of a Raft test, drawn with the `linearizability` crate's page (the
+//! same offline, self-contained view as the history checker's): a row per server showing
+//! when it was up, its term, whether it led and whom it could reach; a row for the
+//! network's settings; a row for the tester's checks, the failed ones in red.
+//!
+//! Written when a test fails, and for every test with `RAFTLAB_VIZ=always`
+//! (`RAFTLAB_VIZ=never`: not at all); to `RAFTLAB_VIZ_FILE` if set, else to a file in
+//! the temporary directory named after the test and its seed.
+
+use std::path::PathBuf;
+
+use linearizability::visualize::{
+    Axis, Item, ItemKind, Section, Status, TimeUnit, Timeline, Tone, Track,
+};
+
+use super::record::Event;
+
+pub const VIZ_VAR: &str = "RAFTLAB_VIZ";
+pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
+
+/// The tester's checks drawn at most (the latest are kept: a failure is at the end).
+pub const MAX_CHECKS: usize = 2000;
+
+/// Changes closer together than this are drawn as one (a partition is made by several
+/// connects and disconnects in a row).
+const MERGE_NS: u64 = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Never,
+    OnFailure,
+    Always,
+}
+
+/// What `RAFTLAB_VIZ` asks for.
+pub fn mode() -> Mode {
+    match std::env::var(VIZ_VAR).as_deref() {
+        Ok("never") | Ok("0") | Ok("off") => Mode::Never,
+        Ok("always") | Ok("1") => Mode::Always,
+        _ => Mode::OnFailure,
+    }
+}
+
+/// Where the page of test `test` with `seed` goes.
+pub fn path(test: &str, seed: u64) -> PathBuf {
+    match std::env::var_os(VIZ_FILE_VAR) {
+        Some(p) => PathBuf::from(p),
+        None => std::env::temp_dir().join(format!("raftlab-{test}-{seed}.html")),
+    }
+}
+
+/// What a test's page says about the test.
+pub struct About<'a> {
+    pub title: &'a str,
+    pub servers: usize,
+    pub seed: u64,
+    /// `None` if it passed.
+    pub failure: Option<&'a str>,
+    /// When the page was made (ns since the test began): open intervals end here.
+    pub end: u64,
+}
+
+/// One server's look at an instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Look {
+    up: bool,
+    term: u64,
+    leader: bool,
+    /// Servers it can talk to both ways (itself excluded).
+    reaches: Vec<usize>,
+}
+
+/// Builds the timeline from the recorded events.
+pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
+    let n = about.servers;
+    let mut looks: Vec<Look> = vec![
+        Look {
+            up: false,
+            term: 0,
+            leader: false,
+            reaches: Vec::new()
+        };
+        n
+    ];
+    let mut links = vec![vec![false; n]; n];
+    // Per server: the look being drawn and since when.
+    let mut open: Vec<Option<(u64, Look)>> = vec![None; n];
+    let mut servers: Vec<Track> = (0..n)
+        .map(|i| Track {
+            label: format!("server {i}"),
+            items: Vec::new(),
+        })
+        .collect();
+    let mut network = Track {
+        label: "network".into(),
+        items: Vec::new(),
+    };
+    let mut net_open: Option<(u64, bool, bool)> = None;
+    let mut checks: Vec<Item> = Vec::new();
+
+    for (at, event) in events {
+        let at = *at;
+        match event {
+            Event::Started(i) if *i < n => {
+                looks[*i] = Look {
+                    up: true,
+                    term: 0,
+                    leader: false,
+                    reaches: Vec::new(),
+                };
+            }
+            Event::Crashed(i) if *i < n => {
+                looks[*i].up = false;
+                looks[*i].leader = false;
+            }
+            Event::Links(l) if l.len() == n => links = l.clone(),
+            Event::State {
+                server,
+                term,
+                leader,
+            } if *server < n => {
+                looks[*server].term = *term;
+                looks[*server].leader = *leader;
+            }
+            Event::Network {
+                reliable,
+                long_reordering,
+            } => {
+                if let Some((start, r, lr)) = net_open.take() {
+                    push_network(&mut network, start, at.saturating_sub(1).max(start), r, lr);
+                }
+                net_open = Some((at, *reliable, *long_reordering));
+            }
+            Event::Check {
+                name,
+                start,
+                ok,
+                detail,
+            } => checks.push(Item {
+                label: name.clone(),
+                start: *start,
+                end: Some(at.max(*start)),
+                kind: ItemKind::Annotation,
+                details: vec![("result".into(), detail.clone())],
+                linearization: None,
+                color: Some(if *ok { "#d7ccc8" } else { "#e57373" }.into()),
+            }),
+            Event::Failure(message) => checks.push(Item {
+                label: "FAILED".into(),
+                start: at,
+                end: Some(at),
+                kind: ItemKind::Annotation,
+                details: vec![("failure".into(), message.clone())],
+                linearization: None,
+                color: Some("#d32f2f".into()),
+            }),
+            _ => {}
+        }
+        for i in 0..n {
+            looks[i].reaches = (0..n)
+                .filter(|&j| j != i && looks[j].up && links[i][j] && links[j][i])
+                .collect();
+            let now = looks[i].clone();
+            match &mut open[i] {
+                Some((_, look)) if *look == now => {}
+                Some((since, look)) if at < *since + MERGE_NS => *look = now,
+                slot => {
+                    if let Some((since, look)) = slot.take() {
+                        // Ends just before the next begins, so both sit in one lane.
+                        let end = at.saturating_sub(1).max(since);
+                        servers[i].items.push(server_item(since, end, &look, n));
+                    }
+                    *slot = Some((at, now));
+                }
+            }
+        }
+    }
+    for (i, slot) in open.into_iter().enumerate() {
+        if let Some((since, look)) = slot {
+            servers[i]
+                .items
+                .push(server_item(since, about.end.max(since), &look, n));
+        }
+    }
+    if let Some((start, r, lr)) = net_open {
+        push_network(&mut network, start, about.end.max(start), r, lr);
+    }
+
+    let mut notes = vec![
+        format!(
+            "seed {0}: RAFTLAB_SEED={0} replays the network's faults and the tester's choices",
+            about.seed
+        ),
+        "servers: green leads (T = term); blue reaches every server; yellow some \
+         (\"with 0,2\"); pink none (cut off); grey is down. Hover for details."
+            .to_owned(),
+    ];
+    if checks.len() > MAX_CHECKS {
+        let cut = checks.len() - MAX_CHECKS;
+        checks.drain(..cut);
+        notes.push(format!(
+            "the first {cut} of the tester's checks are not drawn (the latest {MAX_CHECKS} are)"
+        ));
+    }
+    if let Some(failure) = about.failure {
+        notes.push(format!(
+            "failed: {}",
+            failure.lines().next().unwrap_or_default()
+        ));
+    }
+    let mut tracks = servers;
+    tracks.push(network);
+    tracks.push(Track {
+        label: "tester".into(),
+        items: checks,
+    });
+    Timeline {
+        title: about.title.to_owned(),
+        status: Some(match about.failure {
+            None => Status {
+                text: "passed".into(),
+                tone: Tone::Good,
+            },
+            Some(_) => Status {
+                text: "FAILED".into(),
+                tone: Tone::Bad,
+            },
+        }),
+        notes,
+        sections: vec![Section {
+            title: format!("{} servers", about.servers),
+            tracks,
+            ..Section::default()
+        }],
+        annotations: Vec::new(),
+        time_unit: TimeUnit::Nanoseconds,
+        axis: Axis::Proportional,
+    }
+}
+
+fn server_item(start: u64, end: u64, look: &Look, n: usize) -> Item {
+    let reach = if look.reaches.len() + 1 == n {
+        "connected to all".to_owned()
+    } else if look.reaches.is_empty() {
+        "cut off".to_owned()
+    } else {
+        let with: Vec<String> = look.reaches.iter().map(|j| j.to_string()).collect();
+        format!("with {}", with.join(","))
+    };
+    let (label, color) = if !look.up {
+        ("down".to_owned(), "#9e9e9e")
+    } else if look.leader {
+        (format!("leader T{} · {reach}", look.term), "#66bb6a")
+    } else if look.reaches.len() + 1 == n {
+        (format!("T{}", look.term), "#e3f2fd")
+    } else if look.reaches.is_empty() {
+        (format!("T{} · cut off", look.term), "#f8d7da")
+    } else {
+        (format!("T{} · {reach}", look.term), "#fff3cd")
+    };
+    let mut details = vec![(
+        "state".into(),
+        if look.up { "up" } else { "crashed" }.into(),
+    )];
+    if look.up {
+        details.push(("term".into(), look.term.to_string()));
+        details.push((
+            "role".into(),
+            if look.leader { "leader" } else { "not leader" }.into(),
+        ));
+        details.push(("links".into(), reach));
+    }
+    Item {
+        label,
+        start,
+        end: Some(end),
+        kind: ItemKind::Annotation,
+        details,
+        linearization: None,
+        color: Some(color.into()),
+    }
+}
+
+fn push_network(track: &mut Track, start: u64, end: u64, reliable: bool, long_reordering: bool) {
+    let mut label = if reliable { "reliable" } else { "unreliable" }.to_owned();
+    if long_reordering {
+        label.push_str(" · long reordering");
+    }
+    track.items.push(Item {
+        label: label.clone(),
+        start,
+        end: Some(end),
+        kind: ItemKind::Annotation,
+        details: vec![("network".into(), label)],
+        linearization: None,
+        color: Some(if reliable { "#eceff1" } else { "#ffe0b2" }.into()),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn all(n: usize) -> Vec<Vec<bool>> {
+        vec![vec![true; n]; n]
+    }
+
+    #[test]
+    fn servers_show_crashes_partitions_and_leaders() {
+        let mut cut = all(3);
+        cut[2] = vec![false; 3];
+        for row in &mut cut {
+            row[2] = false;
+        }
+        let events = vec![
+            (
+                0,
+                Event::Network {
+                    reliable: true,
+                    long_reordering: false,
+                },
+            ),
+            (0, Event::Started(0)),
+            (0, Event::Started(1)),
+            (0, Event::Started(2)),
+            (10, Event::Links(all(3))),
+            (
+                400 * MS,
+                Event::State {
+                    server: 1,
+                    term: 1,
+                    leader: true,
+                },
+            ),
+            (
+                401 * MS,
+                Event::State {
+                    server: 0,
+                    term: 1,
+                    leader: false,
+                },
+            ),
+            (
+                402 * MS,
+                Event::State {
+                    server: 2,
+                    term: 1,
+                    leader: false,
+                },
+            ),
+            (1000 * MS, Event::Links(cut)),
+            (2000 * MS, Event::Crashed(0)),
+            (
+                2100 * MS,
+                Event::Check {
+                    name: "one(7)".into(),
+                    start: 1900 * MS,
+                    ok: false,
+                    detail: "failed".into(),
+                },
+            ),
+            (
+                2100 * MS,
+                Event::Failure("one(7) failed to reach agreement".into()),
+            ),
+        ];
+        let about = About {
+            title: "Test (3B): x",
+            servers: 3,
+            seed: 9,
+            failure: Some("one(7) failed to reach agreement"),
+            end: 2200 * MS,
+        };
+        let t = timeline(&about, &events);
+        let tracks = &t.sections[0].tracks;
+        let labels = |i: usize| -> Vec<&str> {
+            tracks[i].items.iter().map(|it| it.label.as_str()).collect()
+        };
+        assert_eq!(labels(0), ["T0", "T1", "T1 · with 1", "down"]);
+        assert_eq!(
+            labels(1),
+            [
+                "T0",
+                "leader T1 · connected to all",
+                "leader T1 · with 0",
+                "leader T1 · cut off"
+            ]
+        );
+        assert_eq!(labels(2), ["T0", "T1", "T1 · cut off"]);
+        assert_eq!(labels(3), ["reliable"]);
+        assert_eq!(labels(4), ["one(7)", "FAILED"]);
+        assert_eq!(tracks[0].items[3].end, Some(2200 * MS));
+        assert_eq!(t.status.as_ref().unwrap().tone, Tone::Bad);
+        assert!(t.notes.iter().any(|n| n.contains("RAFTLAB_SEED=9")));
+    }
+
+    #[test]
+    fn changes_within_a_millisecond_are_drawn_as_one() {
+        let mut half = all(2);
+        half[0][1] = false;
+        let events = vec![
+            (0, Event::Started(0)),
+            (0, Event::Started(1)),
+            (5 * MS, Event::Links(half)),
+            (5 * MS + 10, Event::Links(all(2))),
+        ];
+        let about = About {
+            title: "t",
+            servers: 2,
+            seed: 1,
+            failure: None,
+            end: 9 * MS,
+        };
+        let t = timeline(&about, &events);
+        let labels: Vec<&str> = t.sections[0].tracks[0]
+            .items
+            .iter()
+            .map(|it| it.label.as_str())
+            .collect();
+        assert_eq!(labels, ["T0 · cut off", "T0"]);
+    }
+
+    #[test]
+    fn only_the_latest_checks_are_kept() {
+        let events: Vec<(u64, Event)> = (0..MAX_CHECKS as u64 + 5)
+            .map(|k| {
+                (
+                    k,
+                    Event::Check {
+                        name: format!("c{k}"),
+                        start: k,
+                        ok: true,
+                        detail: String::new(),
+                    },
+                )
+            })
+            .collect();
+        let about = About {
+            title: "t",
+            servers: 1,
+            seed: 1,
+            failure: None,
+            end: 1,
+        };
+        let t = timeline(&about, &events);
+        let tester = t.sections[0].tracks.last().unwrap();
+        assert_eq!(tester.items.len(), MAX_CHECKS);
+        assert_eq!(tester.items[0].label, "c5");
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("the first 5 of the tester's checks"))
+        );
+    }
+}
