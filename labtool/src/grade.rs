@@ -36,8 +36,7 @@ pub fn grade(opts: Options) -> Result<ExitCode, String> {
     let suite = suite::build(&root, opts.profile)?;
     let parts = choose_parts(&suite, opts.parts.as_deref())?;
     let scratch = Scratch::new()?;
-    let logs = root
-        .join("target")
+    let logs = suite::target_dir(&root)?
         .join("grade")
         .join(jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string());
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;

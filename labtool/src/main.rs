@@ -48,7 +48,7 @@ struct Cli {
 enum Command {
     /// Run tests many times on several workers; report failures and times per test.
     ///
-    /// Logs and seeds of failed runs are kept in a timestamped folder (target/stress/…);
+    /// Logs and seeds of failed runs are kept in a timestamped folder (stress/… in the target directory);
     /// passing runs' logs are deleted unless --keep-all. Exit status 1 if any run failed.
     Stress {
         /// Tests to run: names (basic_agree_3B), parts (3A) or substrings of names.
@@ -59,7 +59,7 @@ enum Command {
         /// Runs at a time (default: the number of cores).
         #[arg(short = 'j', long = "workers", value_parser = at_least_one)]
         workers: Option<usize>,
-        /// The folder for logs (default: target/stress/<date>-<time> in the workspace).
+        /// The folder for logs (default: stress/<date>-<time> in the target directory).
         #[arg(short = 'o', long, value_name = "DIR")]
         output: Option<PathBuf>,
         /// Keep the logs of passing runs too.
@@ -125,7 +125,7 @@ enum Command {
     Viz {
         /// The test: its exact name, e.g. figure8_3C.
         test: String,
-        /// Where to write the page (default: target/viz/<test>.html in the workspace).
+        /// Where to write the page (default: viz/<test>.html in the target directory).
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
         #[command(flatten)]

@@ -51,8 +51,7 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
     let tests = suite.select(&opts.tests)?;
     let out_dir = match &opts.output {
         Some(dir) => dir.clone(),
-        None => root
-            .join("target")
+        None => suite::target_dir(&root)?
             .join("stress")
             .join(jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string()),
     };

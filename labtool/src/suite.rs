@@ -80,6 +80,34 @@ pub fn workspace(dir: Option<&Path>) -> Result<PathBuf, String> {
         .to_owned())
 }
 
+/// Where cargo puts the workspace's build output (`target/`, or wherever
+/// `CARGO_TARGET_DIR` or cargo's configuration says). labtool's logs and pages go there.
+pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    let out = Command::new("cargo")
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo metadata failed in {}", root.display()));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target directory".to_owned())
+}
+
 /// Builds the suites of the workspace at `root` (cargo's progress goes to stderr) and
 /// lists their tests.
 pub fn build(root: &Path, profile: Profile) -> Result<Suite, String> {

@@ -30,7 +30,7 @@ pub fn viz(
             names.join(", ")
         ));
     };
-    let out_dir = root.join("target").join("viz");
+    let out_dir = suite::target_dir(&root)?.join("viz");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let page = output.unwrap_or_else(|| out_dir.join(format!("{test}.html")));

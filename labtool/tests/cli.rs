@@ -1,0 +1,661 @@
+//! labtool as a user runs it. Most tests use a stand-in suite (`fixtures/fake-suite`:
+//! tests that pass, fail, exit early with status 0, forge a verdict, or hang), which
+//! builds in seconds; a few run one or two short tests of the real Raft suite.
+//!
+//! Each kind of workspace builds in its own target directory under
+//! `target/labtool-tests`, so the cargo that labtool runs never waits on the cargo
+//! running these tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn fake_suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-suite")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labtool-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs labtool with `args`; `target` names its build directory.
+fn labtool(target: &str, args: &[&str]) -> Output {
+    labtool_with_input(target, args, None)
+}
+
+fn labtool_with_input(target: &str, args: &[&str], input: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtool"));
+    cmd.args(args)
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace().join("target/labtool-tests").join(target),
+        )
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    } else {
+        cmd.stdin(Stdio::null());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = input {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The words of the table row for `name` (the table follows its line of dashes; lines
+/// before it are progress).
+fn row(text: &str, name: &str) -> Vec<String> {
+    let table = text.rsplit_once("\n---").map_or(text, |(_, after)| after);
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == name))
+        .unwrap_or_else(|| panic!("no row for {name} in:\n{text}"));
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+fn fake_dir() -> String {
+    fake_suite().display().to_string()
+}
+
+// ----- grade -------------------------------------------------------------------------------
+
+#[test]
+fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
+    let dir = scratch("grade");
+    let (json, junit) = (dir.join("g.json"), dir.join("g.xml"));
+    let out = labtool(
+        "fake",
+        &[
+            "grade",
+            "--parts",
+            "1A",
+            "--dir",
+            &fake_dir(),
+            "--debug",
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert_eq!(row(&text, "passes_1A")[..3], ["1A", "passes_1A", "1/1"]);
+    assert_eq!(row(&text, "fails_1A")[..3], ["1A", "fails_1A", "0/1"]);
+    assert!(
+        row(&text, "fails_1A")
+            .join(" ")
+            .ends_with("expected one leader, got none")
+    );
+    // Printed "Passed" and "test result: ok", then exit(0): no verdict, no pass.
+    let early = row(&text, "exits_early_1A").join(" ");
+    assert!(early.starts_with("1A exits_early_1A 0/1"), "{text}");
+    assert!(
+        early.contains("no verdict: the process exited with status 0"),
+        "{text}"
+    );
+    // A verdict line with another nonce is not this run's.
+    assert!(
+        row(&text, "forges_1A")
+            .join(" ")
+            .starts_with("1A forges_1A 0/1"),
+        "{text}"
+    );
+    assert_eq!(
+        row(&text, "score")[..5],
+        ["1A", "=", "score", "1/4", "25.0%"]
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["parts"][0]["part"], "1A");
+    assert_eq!(report["parts"][0]["passed_runs"], 1);
+    assert_eq!(report["parts"][0]["total_runs"], 4);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 3, "{xml}");
+}
+
+#[test]
+fn grade_fails_runs_past_the_parts_time_limit() {
+    let started = Instant::now();
+    let out = labtool(
+        "fake",
+        &[
+            "grade",
+            "--parts",
+            "1b",
+            "--part-limit",
+            "3",
+            "--dir",
+            &fake_dir(),
+            "--debug",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    // libtest lists hangs_1B first: it is killed at the limit, and quick_1B never starts.
+    let hangs = row(&text, "hangs_1B").join(" ");
+    assert!(hangs.contains("0/1"), "{text}");
+    assert!(
+        hangs.contains("killed: part 1B's time limit of 3 s ran out"),
+        "{text}"
+    );
+    let quick = row(&text, "quick_1B").join(" ");
+    assert!(
+        quick.contains("not run: part 1B's time limit of 3 s ran out"),
+        "{text}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn grade_rejects_a_part_that_does_not_exist() {
+    let out = labtool(
+        "fake",
+        &["grade", "--parts", "1A,3E", "--dir", &fake_dir(), "--debug"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("part `3E` does not exist: the suites have parts 1A, 1B"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn counts_must_be_at_least_one() {
+    for args in [
+        &["grade", "--runs", "0"][..],
+        &["stress", "passes_1A", "-n", "0"],
+        &["stress", "passes_1A", "-j", "0"],
+    ] {
+        let out = labtool("fake", args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("must be at least 1"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+// ----- stress ------------------------------------------------------------------------------
+
+#[test]
+fn stress_keeps_the_logs_of_failed_runs_only() {
+    let dir = scratch("stress");
+    let logs = dir.join("logs");
+    let out = labtool(
+        "fake",
+        &[
+            "stress",
+            "passes_1A",
+            "fails_1A",
+            "-n",
+            "3",
+            "-j",
+            "2",
+            "-o",
+            logs.to_str().unwrap(),
+            "--dir",
+            &fake_dir(),
+            "--debug",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert_eq!(row(&text, "passes_1A")[..3], ["passes_1A", "0", "3"]);
+    assert_eq!(row(&text, "fails_1A")[..3], ["fails_1A", "3", "3"]);
+    assert!(text.contains("3 failed run(s)"), "{text}");
+    assert!(
+        text.contains("replay: RAFTLAB_SEED="),
+        "the replay command is printed: {text}"
+    );
+    let mut kept: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            "fails_1A-1.log",
+            "fails_1A-2.log",
+            "fails_1A-3.log",
+            "summary.json"
+        ]
+    );
+    let log = std::fs::read_to_string(logs.join("fails_1A-2.log")).unwrap();
+    assert!(
+        log.starts_with("labtool: fails_1A run 2 with RAFTLAB_SEED="),
+        "{log}"
+    );
+    assert!(log.contains("expected one leader, got none"), "{log}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["runs"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn stress_names_an_unknown_test() {
+    let out = labtool(
+        "fake",
+        &[
+            "stress",
+            "passes_1A",
+            "nope_1A",
+            "--dir",
+            &fake_dir(),
+            "--debug",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("unknown test `nope_1A`"), "{err}");
+    assert!(err.contains("parts: 1A, 1B"), "{err}");
+
+    let out = labtool("fake", &["stress", "--dir", &fake_dir(), "--debug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("name the tests to stress"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn stress_warns_when_workers_far_exceed_the_cores() {
+    let dir = scratch("overload");
+    let out = labtool(
+        "fake",
+        &[
+            "stress",
+            "passes_1A",
+            "-n",
+            "1",
+            "-j",
+            "64",
+            "-o",
+            dir.to_str().unwrap(),
+            "--dir",
+            &fake_dir(),
+            "--debug",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("warning: 64 workers on"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn stress_runs_a_real_raft_test() {
+    let dir = scratch("real-stress");
+    let out = labtool(
+        "real",
+        &[
+            "stress",
+            "basic_agree_3B",
+            "-n",
+            "2",
+            "-j",
+            "1",
+            "--debug",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert_eq!(
+        row(&text, "basic_agree_3B")[..3],
+        ["basic_agree_3B", "0", "2"]
+    );
+}
+
+// ----- viz ---------------------------------------------------------------------------------
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The DOM of `page` after its scripts ran, from headless Chromium.
+fn dump_dom(page: &Path) -> String {
+    let profile = scratch("chromium-profile");
+    let dom = profile.join("dom.html");
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::fs::File::create(&dom).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{CHROMIUM} exists but cannot be started: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "chromium failed: {status}");
+    std::fs::read_to_string(&dom).unwrap()
+}
+
+#[test]
+fn viz_writes_a_timeline_of_a_real_test_that_renders_in_chromium() {
+    let dir = scratch("viz");
+    let page = dir.join("initial.html");
+    let out = labtool(
+        "real",
+        &[
+            "viz",
+            "initial_election_3A",
+            "--debug",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains(&format!("timeline: {}", page.display())),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Test (3A): initial election (reliable network)"));
+    assert!(
+        !html.contains("src=\"http"),
+        "the page must not load anything"
+    );
+
+    if !Path::new(CHROMIUM).exists() {
+        println!("skipped the browser check: no chromium at {CHROMIUM}");
+        return;
+    }
+    let dom = dump_dom(&page);
+    assert!(
+        dom.contains(r#"data-rendered="true""#),
+        "the script did not finish:\n{dom}"
+    );
+    for track in ["server 0", "server 1", "server 2", "network", "tester"] {
+        assert!(
+            dom.contains(&format!(">{track}<")),
+            "no {track} row:\n{dom}"
+        );
+    }
+    // A leader was elected, drawn in its own colour, and the tester checked for it.
+    assert!(dom.contains("leader T"), "{dom}");
+    assert!(dom.matches(">check_one_leader<").count() >= 2, "{dom}");
+    assert!(dom.contains(">passed<"), "{dom}");
+}
+
+#[test]
+fn viz_wants_one_test_by_its_exact_name() {
+    let out = labtool("fake", &["viz", "1A", "--dir", &fake_dir(), "--debug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("viz runs one test, named exactly"),
+        "{}",
+        stderr(&out)
+    );
+    let out = labtool("fake", &["viz", "nope_1A", "--dir", &fake_dir(), "--debug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown test `nope_1A`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ----- logs --------------------------------------------------------------------------------
+
+const LOG: &str = "\
+running 1 test
+     101 VOTE     S0 T1 starts an election
+     105 VOTE     S2 T1 grants its vote to S0
+     109 LEADER   S0 T1 becomes leader with log up to 0
+     250 APPEND   S1 T1 appends up to 3
+thread 'raft-1' panicked at raft/src/node.rs:383:9:
+Test (3A): initial election (reliable network) ... Passed -- 3.1s peers 3 RPCs 52 bytes 5404 cmds 0
+";
+
+#[test]
+fn logs_puts_each_peer_in_its_column_and_passes_other_lines_through() {
+    let dir = scratch("logs");
+    let file = dir.join("run.log");
+    std::fs::write(&file, LOG).unwrap();
+    let out = labtool("none", &["logs", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
+    let lines: Vec<&str> = text.lines().collect();
+    // A header with three columns (peers 0-2 seen), then every input line.
+    assert!(lines[0].contains("S0") && lines[0].contains("S2"), "{text}");
+    assert_eq!(lines.len(), 1 + LOG.lines().count(), "{text}");
+    let col = |line: &str| line.find("T1 ").unwrap();
+    let s0 = lines
+        .iter()
+        .find(|l| l.contains("starts an election"))
+        .unwrap();
+    let s2 = lines
+        .iter()
+        .find(|l| l.contains("grants its vote"))
+        .unwrap();
+    let s1 = lines
+        .iter()
+        .find(|l| l.contains("appends up to 3"))
+        .unwrap();
+    assert!(col(s0) < col(s1) && col(s1) < col(s2), "{text}");
+    assert!(lines.contains(&"thread 'raft-1' panicked at raft/src/node.rs:383:9:"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Test (3A): initial election"))
+    );
+
+    // From standard input, topics filtered.
+    let out = labtool_with_input(
+        "none",
+        &["logs", "-", "-c", "3", "--just", "vote"],
+        Some(LOG),
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(text.contains("starts an election") && text.contains("grants its vote"));
+    assert!(
+        !text.contains("becomes leader") && !text.contains("appends up to"),
+        "{text}"
+    );
+    assert!(text.contains("panicked at"), "{text}");
+}
+
+#[test]
+fn logs_reports_an_unreadable_file_and_unknown_topics() {
+    let missing = scratch("logs-missing").join("nothing.log");
+    let out = labtool("none", &["logs", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("cannot read the log file {}", missing.display())),
+        "{}",
+        stderr(&out)
+    );
+    let out = labtool_with_input("none", &["logs", "--ignore", "votes"], Some(LOG));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown topic `votes` in --ignore"),
+        "{}",
+        stderr(&out)
+    );
+    let out = labtool_with_input("none", &["logs", "-c", "0"], Some(LOG));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+// ----- handout -----------------------------------------------------------------------------
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
+    let out_dir = scratch("handout").join("student");
+    let out = labtool(
+        "none",
+        &[
+            "handout",
+            out_dir.to_str().unwrap(),
+            "--dir",
+            workspace().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("solution sections replaced by skeletons"));
+
+    for file in files_under(&out_dir) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("// solution:")),
+            "{} still has markers",
+            file.display()
+        );
+    }
+    let node = std::fs::read_to_string(out_dir.join("raft/src/node.rs")).unwrap();
+    assert!(
+        node.contains("todo!(\"3A: become a candidate and ask every other peer for its vote\")")
+    );
+    // Solution lines are gone; the API and the plumbing around them stay.
+    assert!(!node.contains("last_log_term > my_term"));
+    assert!(!node.contains("fn notify_commit"));
+    assert!(node.contains(
+        "pub fn candidate_log_is_up_to_date(&self, last_log_index: u64, last_log_term: u64) -> bool"
+    ));
+    assert!(node.contains("pub fn become_leader(&mut self, now: Instant)"));
+    assert!(!node.contains("mod tests;"));
+    // The tests and the tester are the reference's, unchanged.
+    for same in [
+        "tests/tests/raft_3a.rs",
+        "tests/src/raft/mod.rs",
+        "labrpc/src/network.rs",
+        "raft/src/peer.rs",
+    ] {
+        assert_eq!(
+            std::fs::read(out_dir.join(same)).unwrap(),
+            std::fs::read(workspace().join(same)).unwrap(),
+            "{same}"
+        );
+    }
+    // Left out: what needs ../shared, the reference's unit tests, labtool's tests, notes.
+    for gone in [
+        "raft/src/node/tests.rs",
+        "linearizability/tests",
+        "linearizability/benches/corpus.rs",
+        "labtool/tests",
+        "DESIGN.md",
+        "BENCHMARKS.md",
+    ] {
+        assert!(!out_dir.join(gone).exists(), "{gone} is in the handout");
+    }
+    let manifest = std::fs::read_to_string(out_dir.join("linearizability/Cargo.toml")).unwrap();
+    assert!(!manifest.contains("name = \"corpus\""), "{manifest}");
+    let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
+    assert!(readme.contains("cargo test -- 3A"));
+}
+
+#[test]
+fn the_handout_refuses_a_used_folder_and_a_tree_without_markers() {
+    let used = scratch("handout-used");
+    std::fs::write(used.join("keep.txt"), "mine").unwrap();
+    let out = labtool(
+        "none",
+        &[
+            "handout",
+            used.to_str().unwrap(),
+            "--dir",
+            workspace().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("already exists and is not empty"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(used.join("keep.txt")).unwrap(),
+        "mine"
+    );
+
+    let fresh = scratch("handout-none").join("out");
+    let out = labtool(
+        "none",
+        &["handout", fresh.to_str().unwrap(), "--dir", &fake_dir()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no solution markers"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fresh.exists(), "nothing is written on an error");
+}
