@@ -1,7 +1,7 @@
 # Shortcuts for the commands in README.md.
 
 PARTS := 3A 3B 3C 3D 4A 4B 4C
-.PHONY: test bench lint raft kv $(PARTS)
+.PHONY: test bench lint raft kv stress grade handout $(PARTS)
 
 # Everything: unit tests, the network, the checker, and every lab suite.
 test:
@@ -25,3 +25,21 @@ kv:
 # One part: make 3A, make 3B, ... make 4C (the tests whose names end in that part).
 $(PARTS):
 	cargo test --release -p tests -- $@
+
+# labtool. Stress some tests: make stress TESTS="3A backup_3B" N=50 J=2
+TESTS ?= 3A
+N ?= 20
+J ?= 2
+stress:
+	cargo run -q --release -p labtool -- stress $(TESTS) -n $(N) -j $(J)
+
+# Grade every part once, writing grade.json and grade.xml: make grade PARTS_TO_GRADE=3A,3B RUNS=3
+PARTS_TO_GRADE ?= 3A,3B,3C,3D,4A,4B,4C
+RUNS ?= 1
+grade:
+	cargo run -q --release -p labtool -- grade --parts $(PARTS_TO_GRADE) --runs $(RUNS) --json grade.json --junit grade.xml
+
+# The student handout: make handout OUT=../raftlab-handout
+OUT ?= ../raftlab-handout
+handout:
+	cargo run -q -p labtool -- handout $(OUT)
