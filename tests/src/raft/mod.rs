@@ -500,6 +500,9 @@ impl RaftTest {
         let t0 = Instant::now();
         let mut next = 0;
         while t0.elapsed() < Duration::from_secs(10) && !self.finished() {
+            // A background failure (a peer died, two leaders) will fail the test anyway:
+            // say so now instead of after ten seconds of trying.
+            self.check_background();
             let mut index = None;
             for _ in 0..self.n {
                 next = (next + 1) % self.n;
