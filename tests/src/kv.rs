@@ -704,7 +704,11 @@ impl KvTest {
         harness::notice(&format!(
             "info: {} ({}): {OPS} puts in {:.2} s, {:.2} ms per operation (limit {:.1} ms)",
             self.params.title(),
-            if self.is_reliable() { "reliable network" } else { "unreliable network" },
+            if self.is_reliable() {
+                "reliable network"
+            } else {
+                "unreliable network"
+            },
             took.as_secs_f64(),
             took.as_secs_f64() * 1000.0 / OPS as f64,
             per_op_limit.as_secs_f64() * 1000.0
