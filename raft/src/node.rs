@@ -602,24 +602,12 @@ impl Node {
         now: Instant,
     ) {
         // solution:begin 3A Read an AppendEntries reply: 3A steps down on a newer term; 3B updates nextIndex/matchIndex, commits what a majority holds, and continues.
-        if self.adopt_term_if_newer(reply.term, now) || sent.term != self.term {
+        if !self.accept_reply(from, reply.term, sent.term, now) {
             return;
         }
-        let last_index = self.log.last_index();
-        let Role::Leader(l) = &mut self.role else {
-            return;
-        };
-        l.answered(from, true);
         if reply.success {
             // Use what was sent, not the log now: it may have grown since.
-            let matched = sent.prev_log_index + sent.entries;
-            l.match_index[from] = l.match_index[from].max(matched);
-            l.next_index[from] = l.next_index[from].max(matched + 1);
-            let more = l.next_index[from] <= last_index;
-            self.advance_commit_index(now);
-            if more {
-                self.replicate_to(from, now);
-            }
+            self.record_progress(from, sent.prev_log_index + sent.entries, now);
         } else {
             self.back_up_next_index(from, reply);
             self.replicate_to(from, now);
@@ -629,6 +617,40 @@ impl Node {
         // todo!("3A: read an AppendEntries reply (3A: step down on a newer term; 3B: update nextIndex/matchIndex, commit what a majority holds, and continue)")
         // solution:end
     }
+
+    // solution:begin 3A Helpers of the reply handlers (accept_reply from 3A, record_progress from 3B).
+    /// Whether a reply from `from` to a request sent in `sent_term` is one this leader
+    /// acts on: a newer term demotes it, an earlier request's reply is stale. Marks the
+    /// follower as answering.
+    fn accept_reply(&mut self, from: usize, reply_term: u64, sent_term: u64, now: Instant) -> bool {
+        if self.adopt_term_if_newer(reply_term, now) || sent_term != self.term {
+            return false;
+        }
+        let Role::Leader(l) = &mut self.role else {
+            return false;
+        };
+        l.answered(from, true);
+        true
+    }
+
+    /// The follower `from` is known to hold everything up to `matched`: raise its
+    /// matchIndex and nextIndex (never lower them: replies can be late), commit what a
+    /// majority now holds, and send the follower what comes next.
+    fn record_progress(&mut self, from: usize, matched: u64, now: Instant) {
+        let last_index = self.log.last_index();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.match_index[from] = l.match_index[from].max(matched);
+        l.next_index[from] = l.next_index[from].max(matched + 1);
+        let more = l.next_index[from] <= last_index;
+        self.advance_commit_index(now);
+        if more {
+            self.replicate_to(from, now);
+        }
+    }
+    // solution:skeleton
+    // solution:end
 
     /// Fast backup: skip the follower's whole conflicting term at once. If this leader
     /// has entries of `conflict_term`, resume after its last one; otherwise resume at the
@@ -882,20 +904,8 @@ impl Node {
         now: Instant,
     ) {
         // solution:begin 3D Record that the follower holds the snapshot, and continue with the entries after it.
-        if self.adopt_term_if_newer(reply.term, now) || sent.term != self.term {
-            return;
-        }
-        let last_index = self.log.last_index();
-        let Role::Leader(l) = &mut self.role else {
-            return;
-        };
-        l.answered(from, true);
-        l.match_index[from] = l.match_index[from].max(sent.last_included_index);
-        l.next_index[from] = l.next_index[from].max(sent.last_included_index + 1);
-        let more = l.next_index[from] <= last_index;
-        self.advance_commit_index(now);
-        if more {
-            self.replicate_to(from, now);
+        if self.accept_reply(from, reply.term, sent.term, now) {
+            self.record_progress(from, sent.last_included_index, now);
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
