@@ -27,6 +27,16 @@ pub trait Model {
         output: &Self::Output,
     ) -> Option<Self::State>;
 
+    /// Whether an operation with this input and output leaves the state as it is wherever
+    /// it is placed (a read; a write that was refused). The checker linearizes such an
+    /// operation as soon as it is valid and never backtracks over it, which is what makes
+    /// read-heavy histories fast. Answer `true` only if it holds in *every* state: a write
+    /// of the current value is not read-only. The default, `false`, is always safe.
+    fn is_read_only(&self, input: &Self::Input, output: &Self::Output) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// Splits the history into independent parts, each checked on its own (a key/value
     /// store partitions by key). Returns indices into `history`; every operation must be in
     /// exactly one part. The default keeps the history whole.

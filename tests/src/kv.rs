@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use kvraft::{Clerk, Error, KvServer, Version};
 use labrpc::Network;
 use linearizability::models::versioned_kv::{
-    VersionedKvInput, VersionedKvModel, VersionedKvOutput,
+    self, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
 };
 use linearizability::visualize::{VisualizeOptions, history_timeline, write_html};
-use linearizability::{Operation, Verdict, check_operations, check_operations_verbose};
+use linearizability::{Operation, Verdict, check_operations_verbose};
 use parking_lot::Mutex;
 use raft::Raft;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -536,7 +536,7 @@ impl KvTest {
     #[track_caller]
     pub fn check_porcupine(&self) {
         let history = self.history.lock().clone();
-        let verdict = match check_operations(&VersionedKvModel, &history, Some(CHECK_TIMEOUT)) {
+        let verdict = match versioned_kv::check(&history, Some(CHECK_TIMEOUT)) {
             Ok(v) => v,
             Err(e) => self.fatal(format!("the recorded history is malformed: {e}")),
         };

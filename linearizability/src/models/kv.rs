@@ -47,6 +47,10 @@ impl Model for KvModel {
         String::new()
     }
 
+    fn is_read_only(&self, input: &KvInput, _output: &KvOutput) -> bool {
+        matches!(input, KvInput::Get { .. })
+    }
+
     fn step(&self, state: &String, input: &KvInput, output: &KvOutput) -> Option<String> {
         match (input, output) {
             (KvInput::Get { .. }, KvOutput::Value(read)) => (read == state).then(|| state.clone()),

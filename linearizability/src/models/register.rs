@@ -44,6 +44,13 @@ impl Model for RegisterModel {
         None
     }
 
+    fn is_read_only(&self, input: &RegisterInput, output: &RegisterOutput) -> bool {
+        matches!(
+            (input, output),
+            (RegisterInput::Read, _) | (RegisterInput::Cas { .. }, RegisterOutput::Cas(false))
+        )
+    }
+
     fn step(
         &self,
         state: &Option<i64>,

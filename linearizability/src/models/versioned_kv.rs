@@ -24,9 +24,23 @@
 //! is allowed, and a put takes effect if its version matches where it is linearized.
 //! (That covers "did nothing" too: such an operation can always be linearized last.)
 
+use std::time::Duration;
+
 use super::quoted;
-use crate::history::Operation;
+use crate::checker::Verdict;
+use crate::history::{HistoryError, Operation};
 use crate::model::{Model, partition_by_key};
+
+/// [`crate::check_operations`] with this model, compiled here rather than in the caller:
+/// a test suite built without optimisations still gets an optimised search (the workspace
+/// builds this crate at `opt-level = 3` in every profile), which decides histories of tens
+/// of thousands of operations in the tests' 1 s.
+pub fn check(
+    history: &[Operation<VersionedKvInput, VersionedKvOutput>],
+    timeout: Option<Duration>,
+) -> Result<Verdict, HistoryError> {
+    crate::check_operations(&VersionedKvModel, history, timeout)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VersionedKvInput {
@@ -83,6 +97,18 @@ impl Model for VersionedKvModel {
 
     fn init(&self) -> VersionedKvState {
         VersionedKvState::default()
+    }
+
+    fn is_read_only(&self, input: &VersionedKvInput, output: &VersionedKvOutput) -> bool {
+        match input {
+            VersionedKvInput::Get { .. } => true,
+            VersionedKvInput::Put { .. } => {
+                matches!(
+                    output,
+                    VersionedKvOutput::ErrVersion | VersionedKvOutput::ErrNoKey
+                )
+            }
+        }
     }
 
     fn step(

@@ -78,3 +78,95 @@ fn a_cancelled_search_stops() {
     let (outcome, _) = search(&RegisterModel, &ops, &stop, false);
     assert_eq!(outcome, SearchOutcome::Stopped);
 }
+
+/// Whether some order of `history` that respects real time (an operation that returned
+/// before another was called comes first) explains every output: the definition, by
+/// brute force over all permutations. Only for small histories.
+fn linearizable_by_brute_force(history: &[Operation<In, Out>]) -> bool {
+    fn extend(history: &[Operation<In, Out>], used: &mut Vec<bool>, state: Option<i64>) -> bool {
+        if used.iter().all(|&u| u) {
+            return true;
+        }
+        for i in 0..history.len() {
+            if used[i] {
+                continue;
+            }
+            // `i` may go next only if no unused operation returned before `i` was called.
+            let blocked = (0..history.len()).any(|j| {
+                !used[j] && j != i && history[j].effective_return() < history[i].call_time
+            });
+            if blocked {
+                continue;
+            }
+            if let Some(next) = RegisterModel.step(&state, &history[i].input, &history[i].output) {
+                used[i] = true;
+                if extend(history, used, next) {
+                    return true;
+                }
+                used[i] = false;
+            }
+        }
+        false
+    }
+    extend(history, &mut vec![false; history.len()], None)
+}
+
+/// The search (with its eager linearization of read-only operations) agrees with the
+/// definition on thousands of small random register histories: reads, writes, cas that
+/// succeed or fail, outcomes unknown, operations that never returned, overlapping freely.
+#[test]
+fn agrees_with_brute_force_on_random_small_histories() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(2026);
+    let (mut legal, mut illegal) = (0, 0);
+    for round in 0..4000 {
+        let n = rng.random_range(1..=6);
+        let history: Vec<Operation<In, Out>> = (0..n)
+            .map(|client| {
+                let value = |rng: &mut rand::rngs::Xoshiro256PlusPlus| rng.random_range(0..3i64);
+                let (input, output) = match rng.random_range(0..6) {
+                    0 => (
+                        In::Read,
+                        Out::Read(rng.random_bool(0.2).then_some(0).or(Some(value(&mut rng)))),
+                    ),
+                    1 => (In::Read, Out::Read(None)),
+                    2 => (In::Write(value(&mut rng)), Out::Written),
+                    3 => (
+                        In::Cas {
+                            from: value(&mut rng),
+                            to: value(&mut rng),
+                        },
+                        Out::Cas(rng.random_bool(0.5)),
+                    ),
+                    4 => (
+                        In::Cas {
+                            from: value(&mut rng),
+                            to: value(&mut rng),
+                        },
+                        Out::Unknown,
+                    ),
+                    _ => (In::Read, Out::Unknown),
+                };
+                let call = rng.random_range(0..20);
+                if rng.random_bool(0.1) {
+                    Operation::pending(client, input, call, Out::Unknown)
+                } else {
+                    Operation::returned(client, input, call, output, call + rng.random_range(0..10))
+                }
+            })
+            .collect();
+        let expected = linearizable_by_brute_force(&history);
+        let (outcome, _) = run(&history);
+        assert_eq!(
+            outcome == SearchOutcome::Linearizable,
+            expected,
+            "round {round}: the search and the definition disagree on {history:#?}"
+        );
+        if expected { legal += 1 } else { illegal += 1 }
+    }
+    // Both verdicts must be well represented for the comparison to mean anything.
+    assert!(
+        legal > 400 && illegal > 400,
+        "{legal} legal, {illegal} illegal"
+    );
+}
