@@ -10,47 +10,26 @@ use std::time::Duration;
 use tests::harness::set_within;
 use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
 
-/// A KV test's shape: (part, clients, servers, reliable, crash, partitions, random keys),
-/// no snapshots.
-fn params(
-    part: &'static str,
-    nclients: usize,
-    nservers: usize,
-    reliable: bool,
-    crash: bool,
-    partitions: bool,
-    randomkeys: bool,
-) -> KvParams {
-    KvParams {
-        part,
-        nclients,
-        nservers,
-        reliable,
-        crash,
-        partitions,
-        maxraftstate: None,
-        randomkeys,
-    }
-}
-
 #[test]
 fn basic_4B() {
-    run(params("4B basic", 1, 5, true, false, false, false), |ts| {
-        ts.generic_test()
-    });
+    run(
+        KvParams::new("4B basic", 1, 5, true, false, false, None, false),
+        |ts| ts.generic_test(),
+    );
 }
 
 #[test]
 fn speed_4B() {
-    run(params("4B speed", 1, 3, true, false, false, false), |ts| {
-        ts.generic_test_speed()
-    });
+    run(
+        KvParams::new("4B speed", 1, 3, true, false, false, None, false),
+        |ts| ts.generic_test_speed(),
+    );
 }
 
 #[test]
 fn concurrent_4B() {
     run(
-        params("4B many clients", 5, 5, true, false, false, false),
+        KvParams::new("4B many clients", 5, 5, true, false, false, None, false),
         |ts| ts.generic_test(),
     );
 }
@@ -58,13 +37,14 @@ fn concurrent_4B() {
 #[test]
 fn unreliable_4B() {
     run(
-        params(
+        KvParams::new(
             "4B unreliable net, many clients",
             5,
             5,
             false,
             false,
             false,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -76,7 +56,16 @@ fn unreliable_4B() {
 #[test]
 fn one_partition_4B() {
     run(
-        params("4B progress in majority", 0, 5, false, false, false, false),
+        KvParams::new(
+            "4B progress in majority",
+            0,
+            5,
+            false,
+            false,
+            false,
+            None,
+            false,
+        ),
         |ts| {
             let ck = ts.make_clerk();
             let ver0 = ts.put_at_least_once(&ck, "1", "13", 0, 0);
@@ -137,7 +126,16 @@ fn one_partition_4B() {
 #[test]
 fn many_partitions_one_client_4B() {
     run(
-        params("4B partitions, one client", 1, 5, false, false, true, false),
+        KvParams::new(
+            "4B partitions, one client",
+            1,
+            5,
+            false,
+            false,
+            true,
+            None,
+            false,
+        ),
         |ts| ts.generic_test(),
     );
 }
@@ -145,13 +143,14 @@ fn many_partitions_one_client_4B() {
 #[test]
 fn many_partitions_many_clients_4B() {
     run(
-        params(
+        KvParams::new(
             "4B partitions, many clients (4B)",
             5,
             5,
             false,
             false,
             true,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -161,13 +160,14 @@ fn many_partitions_many_clients_4B() {
 #[test]
 fn persist_one_client_4B() {
     run(
-        params(
+        KvParams::new(
             "4B restarts, one client 4B ",
             1,
             5,
             false,
             true,
             false,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -177,7 +177,16 @@ fn persist_one_client_4B() {
 #[test]
 fn persist_concurrent_4B() {
     run(
-        params("4B restarts, many clients", 5, 5, false, true, false, false),
+        KvParams::new(
+            "4B restarts, many clients",
+            5,
+            5,
+            false,
+            true,
+            false,
+            None,
+            false,
+        ),
         |ts| ts.generic_test(),
     );
 }
@@ -185,13 +194,14 @@ fn persist_concurrent_4B() {
 #[test]
 fn persist_concurrent_unreliable_4B() {
     run(
-        params(
+        KvParams::new(
             "4B unreliable net, restarts, many clients ",
             5,
             5,
             true,
             true,
             false,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -201,13 +211,14 @@ fn persist_concurrent_unreliable_4B() {
 #[test]
 fn persist_partition_4B() {
     run(
-        params(
+        KvParams::new(
             "4B restarts, partitions, many clients",
             5,
             5,
             false,
             true,
             true,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -217,13 +228,14 @@ fn persist_partition_4B() {
 #[test]
 fn persist_partition_unreliable_4B() {
     run(
-        params(
+        KvParams::new(
             "4B unreliable net, restarts, partitions, many clients",
             5,
             5,
             true,
             true,
             true,
+            None,
             false,
         ),
         |ts| ts.generic_test(),
@@ -233,13 +245,14 @@ fn persist_partition_unreliable_4B() {
 #[test]
 fn persist_partition_unreliable_linearizable_4B() {
     run(
-        params(
+        KvParams::new(
             "4B unreliable net, restarts, partitions, random keys, many clients",
             15,
             7,
             true,
             true,
             true,
+            None,
             true,
         ),
         |ts| ts.generic_test(),

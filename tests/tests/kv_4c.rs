@@ -8,36 +8,22 @@ use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
 
 const MAXRAFTSTATE: usize = 1000;
 
-/// A KV test's shape: (part, clients, servers, reliable, crash, partitions, random keys),
-/// snapshotting at `MAXRAFTSTATE`.
-fn params(
-    part: &'static str,
-    nclients: usize,
-    nservers: usize,
-    reliable: bool,
-    crash: bool,
-    partitions: bool,
-    randomkeys: bool,
-) -> KvParams {
-    KvParams {
-        part,
-        nclients,
-        nservers,
-        reliable,
-        crash,
-        partitions,
-        maxraftstate: Some(MAXRAFTSTATE),
-        randomkeys,
-    }
-}
-
 /// If one server falls behind and then rejoins, does it recover through InstallSnapshot?
 /// Also checks that the majority discards committed log entries even if the minority
 /// does not respond.
 #[test]
 fn snapshot_rpc_4C() {
     run(
-        params("4C SnapshotsRPC", 0, 3, true, false, false, false),
+        KvParams::new(
+            "4C SnapshotsRPC",
+            0,
+            3,
+            true,
+            false,
+            false,
+            Some(MAXRAFTSTATE),
+            false,
+        ),
         |ts| {
             let ck = ts.make_clerk();
 
@@ -88,13 +74,14 @@ fn snapshot_rpc_4C() {
 #[test]
 fn snapshot_size_4C() {
     run(
-        params(
+        KvParams::new(
             "4C snapshot size is reasonable",
             0,
             3,
             true,
             false,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| {
@@ -126,21 +113,32 @@ fn snapshot_size_4C() {
 
 #[test]
 fn speed_4C() {
-    run(params("4C speed", 1, 3, true, false, false, false), |ts| {
-        ts.generic_test_speed()
-    });
+    run(
+        KvParams::new(
+            "4C speed",
+            1,
+            3,
+            true,
+            false,
+            false,
+            Some(MAXRAFTSTATE),
+            false,
+        ),
+        |ts| ts.generic_test_speed(),
+    );
 }
 
 #[test]
 fn snapshot_recover_4C() {
     run(
-        params(
+        KvParams::new(
             "4C restarts, snapshots, one client",
             1,
             5,
             true,
             true,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| ts.generic_test(),
@@ -150,13 +148,14 @@ fn snapshot_recover_4C() {
 #[test]
 fn snapshot_recover_many_clients_4C() {
     run(
-        params(
+        KvParams::new(
             "4C restarts, snapshots, many clients ",
             20,
             5,
             true,
             true,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| ts.generic_test(),
@@ -166,13 +165,14 @@ fn snapshot_recover_many_clients_4C() {
 #[test]
 fn snapshot_unreliable_4C() {
     run(
-        params(
+        KvParams::new(
             "4C unreliable net, snapshots, many clients",
             5,
             5,
             false,
             false,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| ts.generic_test(),
@@ -182,13 +182,14 @@ fn snapshot_unreliable_4C() {
 #[test]
 fn snapshot_unreliable_recover_4C() {
     run(
-        params(
+        KvParams::new(
             "4C unreliable net, restarts, snapshots, many clients",
             5,
             5,
             false,
             true,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| ts.generic_test(),
@@ -198,13 +199,14 @@ fn snapshot_unreliable_recover_4C() {
 #[test]
 fn snapshot_unreliable_recover_concurrent_partition_4C() {
     run(
-        params(
+        KvParams::new(
             "4C unreliable net, restarts, partitions, snapshots, many clients",
             5,
             5,
             false,
             true,
             true,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| ts.generic_test(),
@@ -214,13 +216,14 @@ fn snapshot_unreliable_recover_concurrent_partition_4C() {
 #[test]
 fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
     run(
-        params(
+        KvParams::new(
             "4C unreliable net, restarts, partitions, snapshots, random keys, many clients",
             15,
             7,
             false,
             true,
             true,
+            Some(MAXRAFTSTATE),
             true,
         ),
         |ts| ts.generic_test(),
@@ -235,13 +238,14 @@ fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
 #[test]
 fn duplicate_put_after_restart_4C() {
     run(
-        params(
+        KvParams::new(
             "4C duplicate detection across a restart",
             0,
             3,
             true,
             true,
             false,
+            Some(MAXRAFTSTATE),
             false,
         ),
         |ts| {
