@@ -70,11 +70,16 @@ pub fn grade(opts: Options) -> Result<ExitCode, String> {
         write(path, &report::junit(&graded)?)?;
         println!("wrote {}", path.display());
     }
-    println!("test output of failed runs: {}", logs.display());
     let all_passed = graded
         .parts
         .iter()
         .all(|p| p.tests.iter().all(|t| t.passed() == opts.runs));
+    if all_passed {
+        // Nothing failed, so nothing was kept: do not leave an empty folder behind.
+        let _ = std::fs::remove_dir(&logs);
+    } else {
+        println!("test output of failed runs: {}", logs.display());
+    }
     Ok(if graded.interrupted {
         ExitCode::from(130)
     } else if all_passed {

@@ -133,6 +133,15 @@ fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
         row(&text, "score")[..5],
         ["1A", "=", "score", "1/4", "25.0%"]
     );
+    // The failed runs' output is kept, and the table says where.
+    let kept = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test output of failed runs: "))
+        .unwrap_or_else(|| panic!("no folder of failed runs named: {text}"));
+    assert!(
+        std::path::Path::new(kept).join("fails_1A-1.log").is_file(),
+        "{text}"
+    );
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
