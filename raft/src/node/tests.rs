@@ -56,6 +56,23 @@ fn elect(node: &mut Node, now: Instant) {
     node.take_outbox();
 }
 
+/// Feeds the leader `node` a successful AppendEntries reply from `from`, in its current
+/// term, to a request that carried `entries` entries after `prev_log_index`.
+fn ack(node: &mut Node, from: usize, prev_log_index: u64, entries: u64, now: Instant) {
+    let term = node.term();
+    let sent = AppendSent {
+        term,
+        prev_log_index,
+        entries,
+    };
+    let reply = AppendEntriesReply {
+        term,
+        success: true,
+        ..Default::default()
+    };
+    node.handle_append_reply(from, &sent, &reply, now);
+}
+
 fn appends(out: &Outbox) -> Vec<(usize, &AppendEntriesArgs)> {
     out.sends
         .iter()
@@ -384,20 +401,7 @@ fn start_appends_and_sends_only_to_idle_followers() {
     assert!(out.persist);
     assert!(appends(&out).is_empty());
     // ...until a heartbeat reply arrives, which brings the follower up to date at once.
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &AppendEntriesReply {
-            term: 1,
-            success: true,
-            ..Default::default()
-        },
-        t0,
-    );
+    ack(&mut n, 1, 0, 0, t0);
     let out = n.take_outbox();
     let sent = appends(&out);
     assert_eq!(sent.len(), 1);
@@ -411,20 +415,7 @@ fn a_majority_commits_entries_of_the_current_term() {
     elect(&mut n, t0);
     n.start(vec![1], t0);
     n.start(vec![2], t0);
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 2,
-        },
-        &AppendEntriesReply {
-            term: 1,
-            success: true,
-            ..Default::default()
-        },
-        t0,
-    );
+    ack(&mut n, 1, 0, 2, t0);
     assert_eq!(n.commit_index(), 2);
     assert_eq!(n.take_outbox().applies.len(), 2);
 }
@@ -437,22 +428,8 @@ fn entries_of_earlier_terms_commit_only_behind_one_of_the_current_term() {
     let mut n = with_log(0, 5, 3, &[1, 2], t0);
     elect(&mut n, t0);
     assert_eq!(n.term(), 4);
-    let ok = AppendEntriesReply {
-        term: 4,
-        success: true,
-        ..Default::default()
-    };
     for p in 1..=3 {
-        n.handle_append_reply(
-            p,
-            &AppendSent {
-                term: 4,
-                prev_log_index: 0,
-                entries: 2,
-            },
-            &ok,
-            t0,
-        );
+        ack(&mut n, p, 0, 2, t0);
     }
     assert_eq!(
         n.commit_index(),
@@ -461,16 +438,7 @@ fn entries_of_earlier_terms_commit_only_behind_one_of_the_current_term() {
     );
     n.start(vec![3], t0);
     for p in 1..=2 {
-        n.handle_append_reply(
-            p,
-            &AppendSent {
-                term: 4,
-                prev_log_index: 2,
-                entries: 1,
-            },
-            &ok,
-            t0,
-        );
+        ack(&mut n, p, 2, 1, t0);
     }
     assert_eq!(
         n.commit_index(),
@@ -487,33 +455,10 @@ fn match_index_comes_from_the_request_not_the_current_log() {
     n.start(vec![1], t0);
     n.start(vec![2], t0);
     // The reply is for a request that carried only entry 1.
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 1,
-        },
-        &ok,
-        t0,
-    );
+    ack(&mut n, 1, 0, 1, t0);
     assert_eq!(n.commit_index(), 1);
     // A stale success for an earlier, shorter request must not lower anything.
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &ok,
-        t0,
-    );
+    ack(&mut n, 1, 0, 0, t0);
     assert_eq!(n.commit_index(), 1);
 }
 
@@ -613,21 +558,7 @@ fn a_leader_sends_its_snapshot_to_a_follower_that_needs_cut_entries() {
     for c in 1..=4 {
         n.start(vec![c], t0);
     }
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 4,
-        },
-        &ok,
-        t0,
-    );
+    ack(&mut n, 1, 0, 4, t0);
     n.take_outbox();
     n.snapshot(3, b"s3".to_vec());
     n.take_outbox();
@@ -806,21 +737,7 @@ fn a_peer_with_a_request_outstanding_gets_probes_without_entries() {
             .all(|(_, a)| a.entries.is_empty() && a.prev_log_index == 0)
     );
     // A reply (even to a probe) releases the whole batch at once.
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &ok,
-        later(t0, 101),
-    );
+    ack(&mut n, 1, 0, 0, later(t0, 101));
     let out = n.take_outbox();
     let sent = appends(&out);
     assert_eq!((sent.len(), sent[0].0, sent[0].1.entries.len()), (1, 1, 20));
@@ -867,20 +784,7 @@ fn an_unreachable_peer_is_probed_less_often() {
     }
     assert_eq!(n.next_deadline(), now + UNREACHABLE_PROBE_INTERVAL);
     // One reply and it is back to normal.
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &AppendEntriesReply {
-            term: 1,
-            success: true,
-            ..Default::default()
-        },
-        now,
-    );
+    ack(&mut n, 1, 0, 0, now);
     let next = n.next_deadline();
     n.tick(next);
     n.take_outbox();
@@ -892,22 +796,8 @@ fn a_burst_of_starts_travels_in_one_request_per_follower() {
     let t0 = Instant::now();
     let mut n = follower(0, 3, t0);
     elect(&mut n, t0);
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
     for p in 1..3 {
-        n.handle_append_reply(
-            p,
-            &AppendSent {
-                term: 1,
-                prev_log_index: 0,
-                entries: 0,
-            },
-            &ok,
-            t0,
-        );
+        ack(&mut n, p, 0, 0, t0);
     }
     for c in 0..14 {
         n.start(vec![c], later(t0, 1));
@@ -929,46 +819,14 @@ fn followers_hear_a_new_commit_index_soon_and_recently_contacted_ones_skip_heart
     let t0 = Instant::now();
     let mut n = follower(0, 3, t0);
     elect(&mut n, t0);
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
     n.start(vec![1], t0);
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &ok,
-        t0,
-    );
-    n.handle_append_reply(
-        2,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 0,
-        },
-        &ok,
-        t0,
-    );
+    ack(&mut n, 1, 0, 0, t0);
+    ack(&mut n, 2, 0, 0, t0);
     n.take_outbox();
     n.tick(later(t0, 2)); // sends entry 1 to both
     n.take_outbox();
     let t1 = later(t0, 3);
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 1,
-        },
-        &ok,
-        t1,
-    );
+    ack(&mut n, 1, 0, 1, t1);
     assert_eq!(n.commit_index(), 1);
     assert_eq!(
         n.next_deadline(),
@@ -997,21 +855,7 @@ fn a_probe_to_a_peer_behind_the_snapshot_checks_at_the_cut() {
     for c in 1..=4 {
         n.start(vec![c], t0);
     }
-    let ok = AppendEntriesReply {
-        term: 1,
-        success: true,
-        ..Default::default()
-    };
-    n.handle_append_reply(
-        1,
-        &AppendSent {
-            term: 1,
-            prev_log_index: 0,
-            entries: 4,
-        },
-        &ok,
-        t0,
-    );
+    ack(&mut n, 1, 0, 4, t0);
     n.snapshot(3, b"s3".to_vec());
     n.take_outbox();
     // Peer 2 still has the election heartbeat outstanding and needs entry 1.
