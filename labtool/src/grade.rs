@@ -242,24 +242,10 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::part_of;
-
-    fn suite() -> Suite {
-        let case = |name: &str| TestCase {
-            name: name.into(),
-            part: part_of(name),
-            binary: PathBuf::from("/bin/true"),
-            target: "raft".into(),
-            cwd: PathBuf::new(),
-        };
-        Suite {
-            tests: vec![case("a_3A"), case("b_3B"), case("c_4A")],
-        }
-    }
 
     #[test]
     fn parts_must_exist() {
-        let s = suite();
+        let s = Suite::of_names(&["a_3A", "b_3B", "c_4A"]);
         assert_eq!(choose_parts(&s, None).unwrap(), ["3A", "3B", "4A"]);
         let named = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(

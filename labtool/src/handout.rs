@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use crate::markers;
 use crate::suite;
@@ -141,24 +141,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 /// The workspace members' directories, relative to `root` (from `cargo metadata`).
 fn member_dirs(root: &Path) -> Result<Vec<PathBuf>, String> {
-    let out = Command::new("cargo")
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("cargo metadata failed in {}", root.display()));
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
+    let meta = suite::metadata(root)?;
     let root_dir = PathBuf::from(meta["workspace_root"].as_str().unwrap_or_default());
     let mut dirs = Vec::new();
     for package in meta["packages"].as_array().into_iter().flatten() {

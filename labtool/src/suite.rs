@@ -80,9 +80,8 @@ pub fn workspace(dir: Option<&Path>) -> Result<PathBuf, String> {
         .to_owned())
 }
 
-/// Where cargo puts the workspace's build output (`target/`, or wherever
-/// `CARGO_TARGET_DIR` or cargo's configuration says). labtool's logs and pages go there.
-pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+/// What `cargo metadata --no-deps` says of the workspace at `root`.
+pub fn metadata(root: &Path) -> Result<serde_json::Value, String> {
     let out = Command::new("cargo")
         .args([
             "metadata",
@@ -100,9 +99,13 @@ pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
     if !out.status.success() {
         return Err(format!("cargo metadata failed in {}", root.display()));
     }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
-    meta["target_directory"]
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata printed bad JSON: {e}"))
+}
+
+/// Where cargo puts the workspace's build output (`target/`, or wherever
+/// `CARGO_TARGET_DIR` or cargo's configuration says). labtool's logs and pages go there.
+pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    metadata(root)?["target_directory"]
         .as_str()
         .map(PathBuf::from)
         .ok_or_else(|| "cargo metadata names no target directory".to_owned())
@@ -220,6 +223,21 @@ fn parse_list(listing: &str) -> Vec<String> {
 }
 
 impl Suite {
+    /// A suite of the named tests with no binaries behind them, for unit tests.
+    #[cfg(test)]
+    pub fn of_names(names: &[&str]) -> Suite {
+        let case = |name: &&str| TestCase {
+            name: name.to_string(),
+            part: part_of(name),
+            binary: PathBuf::from("/bin/true"),
+            target: "raft".into(),
+            cwd: PathBuf::new(),
+        };
+        Suite {
+            tests: names.iter().map(case).collect(),
+        }
+    }
+
     /// Every part some test belongs to, in order.
     pub fn parts(&self) -> BTreeSet<String> {
         self.tests.iter().filter_map(|t| t.part.clone()).collect()
@@ -306,22 +324,13 @@ mod tests {
     use super::*;
 
     fn suite() -> Suite {
-        let case = |name: &str| TestCase {
-            name: name.into(),
-            part: part_of(name),
-            binary: PathBuf::from("/bin/true"),
-            target: "raft".into(),
-            cwd: PathBuf::new(),
-        };
-        Suite {
-            tests: vec![
-                case("initial_election_3A"),
-                case("re_election_3A"),
-                case("basic_agree_3B"),
-                case("backup_3B"),
-                case("snapshot_4C"),
-            ],
-        }
+        Suite::of_names(&[
+            "initial_election_3A",
+            "re_election_3A",
+            "basic_agree_3B",
+            "backup_3B",
+            "snapshot_4C",
+        ])
     }
 
     #[test]
