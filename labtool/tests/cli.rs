@@ -359,43 +359,8 @@ fn stress_runs_a_real_raft_test() {
 
 // ----- viz ---------------------------------------------------------------------------------
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The DOM of `page` after its scripts ran, from headless Chromium.
-fn dump_dom(page: &Path) -> String {
-    let profile = scratch("chromium-profile");
-    let dom = profile.join("dom.html");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .stdout(std::fs::File::create(&dom).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{CHROMIUM} exists but cannot be started: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "chromium failed: {status}");
-    std::fs::read_to_string(&dom).unwrap()
-}
+#[path = "../../linearizability/tests/support/chromium.rs"]
+mod chromium;
 
 #[test]
 fn viz_writes_a_timeline_of_a_real_test_that_renders_in_chromium() {
@@ -424,11 +389,10 @@ fn viz_writes_a_timeline_of_a_real_test_that_renders_in_chromium() {
         "the page must not load anything"
     );
 
-    if !Path::new(CHROMIUM).exists() {
-        println!("skipped the browser check: no chromium at {CHROMIUM}");
+    if !chromium::installed() {
         return;
     }
-    let dom = dump_dom(&page);
+    let dom = chromium::dump_dom(&page, &scratch("chromium-profile"));
     assert!(
         dom.contains(r#"data-rendered="true""#),
         "the script did not finish:\n{dom}"

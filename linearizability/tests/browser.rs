@@ -3,9 +3,7 @@
 //! Skipped (with a message) when Chromium is not installed; a Chromium that is installed
 //! but fails is a test failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use linearizability::models::register::RegisterModel;
 use linearizability::parse::etcd::read_etcd_history;
@@ -14,7 +12,8 @@ use linearizability::visualize::{
 };
 use linearizability::{Verdict, check_operations_verbose};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+#[path = "support/chromium.rs"]
+mod chromium;
 
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -26,59 +25,9 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The DOM after the page's scripts ran.
-fn dump_dom(page: &Path) -> String {
-    let profile = scratch_dir("profile");
-    let stdout_file = profile.join("dom.html");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .stdout(std::fs::File::create(&stdout_file).unwrap())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{CHROMIUM} exists but cannot be started: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let dom = std::fs::read_to_string(&stdout_file).unwrap();
-    assert!(
-        status.success() && !dom.is_empty(),
-        "chromium failed ({status}):\n{stderr}"
-    );
-    dom
-}
-
 #[test]
 fn the_view_renders_operations_and_the_failure_point_in_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        println!("skipped: no chromium at {CHROMIUM}");
+    if !chromium::installed() {
         return;
     }
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
@@ -107,7 +56,7 @@ fn the_view_renders_operations_and_the_failure_point_in_chromium() {
     let page = scratch_dir("page").join("etcd_000.html");
     write_html(&page, &timeline).unwrap();
 
-    let dom = dump_dom(&page);
+    let dom = chromium::dump_dom(&page, &scratch_dir("profile"));
     assert!(
         dom.contains(r#"data-rendered="true""#),
         "the script did not finish:\n{dom}"
