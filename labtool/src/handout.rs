@@ -2,7 +2,7 @@
 //!
 //! Every member crate is copied; in Rust files the solution markers are replaced by
 //! their skeletons ([`crate::markers`]). The tests and the tester are copied unchanged.
-//! Left out: files that need the instructors' tree (`../shared`), the reference's own
+//! Left out: the checker's own tests, corpus and benchmark, the reference's own
 //! unit tests of its protocol, labtool's tests (they grade the reference), and the
 //! design notes, which describe the reference's solution; the README is the students'.
 
@@ -14,11 +14,13 @@ use crate::markers;
 use crate::suite;
 
 /// Paths (relative to the workspace) that the handout leaves out.
-pub const OMIT: [&str; 4] = [
+pub const OMIT: [&str; 5] = [
     // The reference's unit tests of its own rules (its `mod tests;` is a solution section).
     "raft/src/node/tests.rs",
-    // These read the histories corpus in ../shared, which students do not have.
+    // The checker's own tests, their corpus of histories and its benchmark: they check
+    // the checker, which students use as it is, not their code.
     "linearizability/tests",
+    "linearizability/histories",
     "linearizability/benches/corpus.rs",
     // labtool's tests check it against the reference solution.
     "labtool/tests",

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -21,11 +23,12 @@ fn fake_suite() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-suite")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labtool-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test, removed (with everything in it) when dropped.
+fn scratch(name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("labtool-test-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Runs labtool with `args`; `target` names its build directory.
@@ -89,7 +92,8 @@ fn fake_dir() -> String {
 
 #[test]
 fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
-    let dir = scratch("grade");
+    let tmp = scratch("grade");
+    let dir = tmp.path();
     let (json, junit) = (dir.join("g.json"), dir.join("g.xml"));
     let out = labtool(
         "fake",
@@ -225,7 +229,8 @@ fn counts_must_be_at_least_one() {
 
 #[test]
 fn stress_keeps_the_logs_of_failed_runs_only() {
-    let dir = scratch("stress");
+    let tmp = scratch("stress");
+    let dir = tmp.path();
     let logs = dir.join("logs");
     let out = labtool(
         "fake",
@@ -307,7 +312,8 @@ fn stress_names_an_unknown_test() {
 
 #[test]
 fn stress_warns_when_workers_far_exceed_the_cores() {
-    let dir = scratch("overload");
+    let tmp = scratch("overload");
+    let dir = tmp.path();
     let out = labtool(
         "fake",
         &[
@@ -334,7 +340,8 @@ fn stress_warns_when_workers_far_exceed_the_cores() {
 
 #[test]
 fn stress_runs_a_real_raft_test() {
-    let dir = scratch("real-stress");
+    let tmp = scratch("real-stress");
+    let dir = tmp.path();
     let out = labtool(
         "real",
         &[
@@ -364,7 +371,8 @@ mod chromium;
 
 #[test]
 fn viz_writes_a_timeline_of_a_real_test_that_renders_in_chromium() {
-    let dir = scratch("viz");
+    let tmp = scratch("viz");
+    let dir = tmp.path();
     let page = dir.join("initial.html");
     let out = labtool(
         "real",
@@ -392,7 +400,8 @@ fn viz_writes_a_timeline_of_a_real_test_that_renders_in_chromium() {
     if !chromium::installed() {
         return;
     }
-    let dom = chromium::dump_dom(&page, &scratch("chromium-profile"));
+    let profile = scratch("chromium-profile");
+    let dom = chromium::dump_dom(&page, profile.path());
     assert!(
         dom.contains(r#"data-rendered="true""#),
         "the script did not finish:\n{dom}"
@@ -441,7 +450,8 @@ Test (3A): initial election (reliable network) ... Passed -- 3.1s peers 3 RPCs 5
 
 #[test]
 fn logs_puts_each_peer_in_its_column_and_passes_other_lines_through() {
-    let dir = scratch("logs");
+    let tmp = scratch("logs");
+    let dir = tmp.path();
     let file = dir.join("run.log");
     std::fs::write(&file, LOG).unwrap();
     let out = labtool("none", &["logs", file.to_str().unwrap()]);
@@ -491,7 +501,8 @@ fn logs_puts_each_peer_in_its_column_and_passes_other_lines_through() {
 
 #[test]
 fn logs_reports_an_unreadable_file_and_unknown_topics() {
-    let missing = scratch("logs-missing").join("nothing.log");
+    let tmp = scratch("logs-missing");
+    let missing = tmp.path().join("nothing.log");
     let out = labtool("none", &["logs", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -530,7 +541,8 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
-    let out_dir = scratch("handout").join("student");
+    let tmp = scratch("handout");
+    let out_dir = tmp.path().join("student");
     let out = labtool(
         "none",
         &[
@@ -578,10 +590,12 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
             "{same}"
         );
     }
-    // Left out: what needs ../shared, the reference's unit tests, labtool's tests, notes.
+    // Left out: the checker's tests and corpus, the reference's unit tests, labtool's
+    // tests, notes.
     for gone in [
         "raft/src/node/tests.rs",
         "linearizability/tests",
+        "linearizability/histories",
         "linearizability/benches/corpus.rs",
         "labtool/tests",
         "DESIGN.md",
@@ -597,7 +611,8 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
 
 #[test]
 fn the_handout_refuses_a_used_folder_and_a_tree_without_markers() {
-    let used = scratch("handout-used");
+    let scratch_used = scratch("handout-used");
+    let used = scratch_used.path();
     std::fs::write(used.join("keep.txt"), "mine").unwrap();
     let out = labtool(
         "none",
@@ -619,7 +634,8 @@ fn the_handout_refuses_a_used_folder_and_a_tree_without_markers() {
         "mine"
     );
 
-    let fresh = scratch("handout-none").join("out");
+    let scratch_none = scratch("handout-none");
+    let fresh = scratch_none.path().join("out");
     let out = labtool(
         "none",
         &["handout", fresh.to_str().unwrap(), "--dir", &fake_dir()],

@@ -1,5 +1,5 @@
-//! Time per check of the histories in ../shared/histories, for comparison with
-//! porcupine's figures in ../shared/reference/go-baseline.md.
+//! Time per check of the histories in `histories/` (this crate's corpus), for comparison
+//! with porcupine's own figures on the same files (BENCHMARKS.md).
 //!
 //! `cargo bench -p linearizability --bench corpus`
 
@@ -18,7 +18,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 fn corpus() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories");
     assert!(
         dir.is_dir(),
         "the histories corpus is missing: expected {}",

@@ -15,14 +15,12 @@ use linearizability::{Verdict, check_operations_verbose};
 #[path = "support/chromium.rs"]
 mod chromium;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "linearizability-browser-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, removed (with everything in it) when dropped.
+fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("linearizability-browser-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
@@ -30,7 +28,7 @@ fn the_view_renders_operations_and_the_failure_point_in_chromium() {
     if !chromium::installed() {
         return;
     }
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories");
     assert!(
         corpus.is_dir(),
         "the histories corpus is missing: expected {}",
@@ -53,10 +51,12 @@ fn the_view_renders_operations_and_the_failure_point_in_chromium() {
         details: String::new(),
         color: None,
     });
-    let page = scratch_dir("page").join("etcd_000.html");
+    let page_dir = scratch_dir("page");
+    let page = page_dir.path().join("etcd_000.html");
     write_html(&page, &timeline).unwrap();
 
-    let dom = chromium::dump_dom(&page, &scratch_dir("profile"));
+    let profile = scratch_dir("profile");
+    let dom = chromium::dump_dom(&page, profile.path());
     assert!(
         dom.contains(r#"data-rendered="true""#),
         "the script did not finish:\n{dom}"

@@ -1,4 +1,4 @@
-//! Every history in ../shared/histories gets the verdict that its README's tables give
+//! Every history in `histories/` (this crate's corpus) gets the verdict that its README's tables give
 //! (porcupine's verdicts).
 
 use std::path::PathBuf;
@@ -11,10 +11,10 @@ use linearizability::parse::kv::read_kv_history;
 use linearizability::{Verdict, check_operations, check_operations_verbose};
 
 fn corpus_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories");
     assert!(
         dir.join("README.md").is_file(),
-        "the histories corpus is missing: expected {} (with README.md, kv/ and etcd/) beside the repository",
+        "the histories corpus is missing: expected {} (with README.md, kv/ and etcd/) in the crate",
         dir.display()
     );
     dir
