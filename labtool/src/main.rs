@@ -11,7 +11,9 @@
 //! run that crashes, hangs or exits early affects only itself. Exit status: 0 when
 //! everything passed, 1 when a run failed, 2 for bad input, 130 when interrupted.
 
+mod cpu;
 mod grade;
+mod gradescope;
 mod handout;
 mod interrupt;
 mod logs;
@@ -82,8 +84,9 @@ enum Command {
         /// Runs per test.
         #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         runs: usize,
-        /// Runs at a time.
-        #[arg(short = 'j', long = "workers", default_value_t = 1, value_parser = at_least_one)]
+        /// Runs at a time, across all parts (the tests mostly sleep, so many fit on a core;
+        /// grade warns if the machine was saturated).
+        #[arg(short = 'j', long = "workers", default_value_t = grade::DEFAULT_WORKERS, value_parser = at_least_one)]
         workers: usize,
         /// Write the results as JSON to this file.
         #[arg(long, value_name = "FILE")]
@@ -91,9 +94,17 @@ enum Command {
         /// Write the results as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
-        /// Seconds each part may take in all (its runs past that fail).
+        /// Write the results in Gradescope's autograder format (results.json) to this file.
+        #[arg(long, value_name = "FILE")]
+        gradescope: Option<PathBuf>,
+        /// Seconds each part may take in all, from its first run's start (its runs past
+        /// that fail).
         #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = at_least_one_u64)]
         part_limit: u64,
+        /// CPU seconds (user + system) a part may use for one run of each of its tests;
+        /// a part over it scores nothing. The 6.5840 guidance is about 60 s for all of 3A-3D.
+        #[arg(long, value_name = "SECS", value_parser = positive_secs)]
+        cpu_limit: Option<f64>,
         #[command(flatten)]
         build: BuildArgs,
     },
@@ -177,6 +188,14 @@ fn at_least_one_u64(s: &str) -> Result<u64, String> {
     at_least_one(s).map(|n| n as u64)
 }
 
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a positive number of seconds".into()),
+        Err(_) => Err(format!("`{s}` is not a number of seconds")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -204,7 +223,9 @@ fn main() -> ExitCode {
             workers,
             json,
             junit,
+            gradescope,
             part_limit,
+            cpu_limit,
             build,
         } => grade::grade(grade::Options {
             parts,
@@ -212,7 +233,9 @@ fn main() -> ExitCode {
             workers,
             json,
             junit,
+            gradescope,
             part_limit: Duration::from_secs(part_limit),
+            cpu_limit,
             profile: build.profile(),
             dir: build.dir,
         }),

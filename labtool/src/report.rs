@@ -16,17 +16,25 @@ pub struct Graded {
     pub profile: Profile,
     pub runs_per_test: usize,
     pub part_limit_secs: u64,
+    /// `--cpu-limit`: CPU seconds a part may use for one run of each of its tests.
+    pub cpu_limit_secs: Option<f64>,
     pub parts: Vec<PartReport>,
     pub interrupted: bool,
+    /// Wall time from the first run's start to the last run's end.
+    pub grading_secs: f64,
 }
 
 pub struct PartReport {
     pub part: String,
+    /// Why the part failed its CPU budget, if it did: it then scores nothing.
+    pub over_cpu_budget: Option<String>,
     pub tests: Vec<TestReport>,
 }
 
 pub struct TestReport {
     pub test: String,
+    /// The test binary's target name (`raft_3b`), for the replay command.
+    pub target: String,
     /// The runs that happened (an interrupted grade may have fewer than asked).
     pub runs: Vec<RunResult>,
 }
@@ -50,13 +58,47 @@ impl TestReport {
         }
         s
     }
+
+    /// CPU seconds per run, over the runs whose CPU was measured.
+    pub fn cpu(&self) -> Stats {
+        let mut s = Stats::default();
+        for cpu in self.runs.iter().filter_map(|r| r.cpu_secs) {
+            s.add(cpu);
+        }
+        s
+    }
 }
 
 impl PartReport {
-    /// Runs passed, out of tests × runs per test: runs that did not happen count as failed.
+    /// Runs passed, out of tests × runs per test: runs that did not happen count as
+    /// failed, and a part over its CPU budget scores nothing.
     pub fn score(&self, runs_per_test: usize) -> (usize, usize) {
-        let passed = self.tests.iter().map(TestReport::passed).sum();
-        (passed, self.tests.len() * runs_per_test)
+        let total = self.tests.len() * runs_per_test;
+        if self.over_cpu_budget.is_some() {
+            return (0, total);
+        }
+        (self.tests.iter().map(TestReport::passed).sum(), total)
+    }
+
+    /// CPU seconds all the part's runs used.
+    pub fn cpu_secs(&self) -> f64 {
+        self.tests
+            .iter()
+            .flat_map(|t| &t.runs)
+            .filter_map(|r| r.cpu_secs)
+            .sum()
+    }
+
+    /// Why the part is over `limit` CPU seconds per run of each of its tests, if it is.
+    pub fn cpu_budget_exceeded(&self, limit: f64, runs_per_test: usize) -> Option<String> {
+        let per_round = self.cpu_secs() / runs_per_test.max(1) as f64;
+        (per_round > limit).then(|| {
+            format!(
+                "part {} used {per_round:.1} s of CPU for one run of each test, over its \
+                 --cpu-limit of {limit} s (a busy-waiting loop? timers that spin?)",
+                self.part
+            )
+        })
     }
 
     /// Tests that passed every one of their runs.
@@ -98,6 +140,7 @@ pub fn table(g: &Graded) -> String {
                 t.test.clone(),
                 format!("{}/{k}", t.passed()),
                 t.times().show(),
+                show_cpu(&t.cpu()),
                 t.first_failure()
                     .map(|w| shorten(w, 90))
                     .unwrap_or_default(),
@@ -111,11 +154,15 @@ pub fn table(g: &Graded) -> String {
             "= score".to_owned(),
             format!("{passed}/{total}"),
             percent(passed, total),
-            format!(
-                "{} of {} tests passed every run",
-                p.tests_always_passed(k),
-                p.tests.len()
-            ),
+            format!("{:.1} s", p.cpu_secs()),
+            match &p.over_cpu_budget {
+                Some(why) => format!("FAILED: {why}"),
+                None => format!(
+                    "{} of {} tests passed every run",
+                    p.tests_always_passed(k),
+                    p.tests.len()
+                ),
+            },
         ]);
     }
     let mut out = table::render(
@@ -124,11 +171,13 @@ pub fn table(g: &Graded) -> String {
             "test",
             "passed",
             "time (mean ± sd)",
+            "CPU",
             "first failure",
         ],
         &[
             Align::Left,
             Align::Left,
+            Align::Right,
             Align::Right,
             Align::Right,
             Align::Left,
@@ -139,10 +188,76 @@ pub fn table(g: &Graded) -> String {
         "total: {all_passed}/{all_total} runs passed ({})\n",
         percent(all_passed, all_total)
     ));
+    out.push_str(
+        "CPU: user + system time per run (mean) for a test, and of all its runs for a part\n",
+    );
     if g.interrupted {
         out.push_str("interrupted: runs that did not happen count as failed\n");
     }
     out
+}
+
+fn show_cpu(cpu: &Stats) -> String {
+    if cpu.count() == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1} s", cpu.mean())
+    }
+}
+
+/// The saturation warning for a grade, naming the part that used the most CPU.
+pub fn saturation_warning(g: &Graded) -> Option<String> {
+    let runs: Vec<&RunResult> = g
+        .parts
+        .iter()
+        .flat_map(|p| &p.tests)
+        .flat_map(|t| &t.runs)
+        .collect();
+    let hungriest = g
+        .parts
+        .iter()
+        .max_by(|a, b| a.cpu_secs().total_cmp(&b.cpu_secs()))
+        .map(|p| {
+            format!(
+                " Part {} used the most CPU ({:.1} s).",
+                p.part,
+                p.cpu_secs()
+            )
+        })
+        .unwrap_or_default();
+    saturation_note(&runs, &hungriest)
+}
+
+/// A warning when runs found the machine's CPU saturated: a run that failed then may
+/// have failed for want of CPU rather than for a bug (a pass still stands: load only
+/// makes the tests' time limits harder to meet). Names those runs; `extra` is appended.
+pub fn saturation_note(runs: &[&RunResult], extra: &str) -> Option<String> {
+    let saturated: Vec<&&RunResult> = runs.iter().filter(|r| r.saturated()).collect();
+    if saturated.is_empty() {
+        return None;
+    }
+    let in_doubt: Vec<String> = saturated
+        .iter()
+        .filter(|r| !r.outcome.passed())
+        .map(|r| format!("{} run {}", r.test, r.run))
+        .collect();
+    let mut text = format!(
+        "warning: the machine's CPU was at least {:.0}% busy during {} of {} runs.",
+        crate::cpu::SATURATED * 100.0,
+        saturated.len(),
+        runs.len()
+    );
+    if in_doubt.is_empty() {
+        text.push_str(" Every one of them passed, so no verdict is in doubt.");
+    } else {
+        text.push_str(&format!(
+            " These failed meanwhile and may have failed for want of CPU rather than for a \
+             bug: {}. Run them again with fewer workers (-j) or on an idle machine to be sure.",
+            in_doubt.join(", ")
+        ));
+    }
+    text.push_str(extra);
+    Some(text)
 }
 
 pub fn json(g: &Graded) -> String {
@@ -157,10 +272,13 @@ pub fn json(g: &Graded) -> String {
                 "passed_runs": passed,
                 "total_runs": total,
                 "tests_passed_every_run": p.tests_always_passed(k),
+                "cpu_secs": p.cpu_secs(),
+                "over_cpu_budget": p.over_cpu_budget,
                 "tests": p.tests.iter().map(|t| json!({
                     "test": t.test,
                     "passed_runs": t.passed(),
                     "total_runs": k,
+                    "cpu_secs_mean": (t.cpu().count() > 0).then(|| t.cpu().mean()),
                     "runs": t.runs.iter().map(|r| json!({
                         "run": r.run,
                         "passed": r.outcome.passed(),
@@ -169,6 +287,9 @@ pub fn json(g: &Graded) -> String {
                             _ => None,
                         },
                         "secs": r.secs,
+                        "cpu_secs": r.cpu_secs,
+                        "machine_busy": r.machine_busy,
+                        "saturated": r.saturated(),
                         "seed": r.seed,
                     })).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
@@ -180,6 +301,8 @@ pub fn json(g: &Graded) -> String {
         "profile": if g.profile == Profile::Release { "release" } else { "debug" },
         "runs_per_test": k,
         "part_limit_secs": g.part_limit_secs,
+        "cpu_limit_secs": g.cpu_limit_secs,
+        "grading_secs": g.grading_secs,
         "interrupted": g.interrupted,
         "parts": parts,
     });
@@ -218,6 +341,9 @@ pub fn junit(g: &Graded) -> Result<String, String> {
                 if let Some(r) = run {
                     case.set_time(Duration::from_secs_f64(r.secs));
                     case.add_property(Property::new("seed", r.seed.to_string()));
+                    if let Some(cpu) = r.cpu_secs {
+                        case.add_property(Property::new("cpu_secs", format!("{cpu:.3}")));
+                    }
                 }
                 suite.add_test_case(case);
             }
@@ -229,8 +355,10 @@ pub fn junit(g: &Graded) -> Result<String, String> {
         .map_err(|e| format!("cannot write the JUnit report: {e}"))
 }
 
+/// A small grade for the renderings' unit tests: part 3A, two runs per test; one test
+/// passed both, the other failed its first run and never reported its second.
 #[cfg(test)]
-mod tests {
+pub mod fixture {
     use std::path::PathBuf;
 
     use super::*;
@@ -241,23 +369,29 @@ mod tests {
             run: k,
             outcome,
             secs: 1.0 + k as f64,
+            cpu_secs: Some(0.25 * k as f64),
+            machine_busy: Some(0.5),
             seed: 40 + k as u64,
             log: PathBuf::new(),
         }
     }
 
-    fn graded() -> Graded {
+    pub fn graded() -> Graded {
         Graded {
             workspace: "/w".into(),
             profile: Profile::Release,
             runs_per_test: 2,
             part_limit_secs: 600,
+            cpu_limit_secs: None,
             interrupted: false,
+            grading_secs: 9.0,
             parts: vec![PartReport {
                 part: "3A".into(),
+                over_cpu_budget: None,
                 tests: vec![
                     TestReport {
                         test: "initial_election_3A".into(),
+                        target: "raft_3a".into(),
                         runs: vec![
                             run("initial_election_3A", 1, Outcome::Passed),
                             run("initial_election_3A", 2, Outcome::Passed),
@@ -265,6 +399,7 @@ mod tests {
                     },
                     TestReport {
                         test: "re_election_3A".into(),
+                        target: "raft_3a".into(),
                         // Its second run never reported: it counts as failed.
                         runs: vec![run(
                             "re_election_3A",
@@ -276,6 +411,12 @@ mod tests {
             }],
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::graded;
+    use super::*;
 
     #[test]
     fn the_table_scores_missing_runs_as_failed() {
@@ -321,5 +462,67 @@ mod tests {
         assert!(xml.contains(r#"name="re_election_3A (run 2)""#), "{xml}");
         assert!(xml.contains("did not run"), "{xml}");
         assert!(xml.contains(r#"<testsuite name="part 3A""#), "{xml}");
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::fixture::graded;
+    use super::*;
+
+    #[test]
+    fn cpu_is_shown_per_test_and_part() {
+        let g = graded();
+        // 0.25 + 0.5 for the first test, 0.25 for the second.
+        assert!((g.parts[0].cpu_secs() - 1.0).abs() < 1e-9);
+        let t = table(&g);
+        let row = t
+            .lines()
+            .find(|l| l.contains("initial_election_3A"))
+            .unwrap();
+        assert!(row.contains("0.4 s"), "mean CPU per run: {t}");
+        let score = t.lines().find(|l| l.contains("= score")).unwrap();
+        assert!(score.contains("1.0 s"), "{t}");
+        let v: serde_json::Value = serde_json::from_str(&json(&g)).unwrap();
+        assert_eq!(v["parts"][0]["cpu_secs"], 1.0);
+        assert_eq!(v["parts"][0]["tests"][0]["runs"][1]["cpu_secs"], 0.5);
+        assert_eq!(v["parts"][0]["tests"][0]["cpu_secs_mean"], 0.375);
+    }
+
+    #[test]
+    fn a_part_over_its_cpu_budget_scores_nothing() {
+        let mut g = graded();
+        // 1.0 s of CPU over two runs per test: 0.5 s per round.
+        assert_eq!(g.parts[0].cpu_budget_exceeded(0.5, 2), None);
+        let why = g.parts[0].cpu_budget_exceeded(0.4, 2).unwrap();
+        assert!(why.contains("part 3A used 0.5 s of CPU"), "{why}");
+        assert!(why.contains("--cpu-limit of 0.4 s"), "{why}");
+        g.parts[0].over_cpu_budget = Some(why);
+        assert_eq!(g.parts[0].score(2), (0, 4));
+        let t = table(&g);
+        assert!(t.contains("FAILED: part 3A used 0.5 s of CPU"), "{t}");
+        assert!(t.contains("total: 0/4 runs passed"), "{t}");
+    }
+
+    #[test]
+    fn saturated_runs_are_named_only_when_they_failed() {
+        let mut g = graded();
+        assert_eq!(saturation_warning(&g), None, "50% busy is not saturated");
+        for t in &mut g.parts[0].tests {
+            for r in &mut t.runs {
+                r.machine_busy = Some(0.97);
+            }
+        }
+        let w = saturation_warning(&g).unwrap();
+        assert!(w.contains("at least 90% busy during 3 of 3 runs"), "{w}");
+        assert!(
+            w.contains("for want of CPU rather than for a bug: re_election_3A run 1."),
+            "{w}"
+        );
+        assert!(!w.contains("initial_election_3A"), "passes stand: {w}");
+        assert!(w.contains("Part 3A used the most CPU (1.0 s)"), "{w}");
+        g.parts[0].tests.truncate(1);
+        let w = saturation_warning(&g).unwrap();
+        assert!(w.contains("no verdict is in doubt"), "{w}");
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::cpu::{self, MachineTicks};
 use crate::suite::TestCase;
 
 pub const VERDICT_FILE_VAR: &str = "RAFTLAB_VERDICT_FILE";
@@ -52,6 +53,28 @@ impl Outcome {
     }
 }
 
+impl RunResult {
+    /// A run that never started (its process was not launched).
+    pub fn not_run(test: &str, run: usize, outcome: Outcome, log: PathBuf) -> Self {
+        RunResult {
+            test: test.to_owned(),
+            run,
+            outcome,
+            secs: 0.0,
+            cpu_secs: None,
+            machine_busy: None,
+            seed: 0,
+            log,
+        }
+    }
+
+    /// Whether the machine was saturated while this run ran: its verdict may then
+    /// reflect a want of CPU rather than the code.
+    pub fn saturated(&self) -> bool {
+        self.machine_busy.is_some_and(|b| b >= cpu::SATURATED)
+    }
+}
+
 /// The result of one run.
 #[derive(Clone, Debug)]
 pub struct RunResult {
@@ -61,6 +84,10 @@ pub struct RunResult {
     pub outcome: Outcome,
     /// Wall time of the process.
     pub secs: f64,
+    /// User + system CPU time of the process, when it was measured.
+    pub cpu_secs: Option<f64>,
+    /// How busy the machine's cores were while it ran (0 to 1), when known.
+    pub machine_busy: Option<f64>,
     pub seed: u64,
     /// The test's output (stdout and stderr).
     pub log: PathBuf,
@@ -91,6 +118,7 @@ pub struct Launch<'a> {
 /// (polled every 20 ms).
 pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let started = Instant::now();
+    let ticks_at_start = MachineTicks::now();
     let nonce = format!(
         "{:016x}{:016x}",
         rand::random::<u64>(),
@@ -99,11 +127,15 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let verdicts = launch
         .scratch
         .join(format!("{}-{}-{nonce}.jsonl", launch.case.name, launch.run));
-    let result = |outcome| RunResult {
+    let result = |outcome, cpu_secs| RunResult {
         test: launch.case.name.clone(),
         run: launch.run,
         outcome,
         secs: started.elapsed().as_secs_f64(),
+        cpu_secs,
+        machine_busy: MachineTicks::now()
+            .zip(ticks_at_start)
+            .and_then(|(now, then)| now.busy_since(&then)),
         seed: launch.seed,
         log: launch.log.clone(),
     };
@@ -129,20 +161,23 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            return result(Outcome::Failed(format!(
-                "cannot start {}: {e}",
-                launch.case.binary.display()
-            )));
+            return result(
+                Outcome::Failed(format!(
+                    "cannot start {}: {e}",
+                    launch.case.binary.display()
+                )),
+                None,
+            );
         }
     };
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
+    let (status, cpu_secs) = loop {
+        match cpu::reap(&child, false) {
+            Ok(Some(ended)) => break ended,
             Ok(None) => {}
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return result(Outcome::Failed(format!("lost the test process: {e}")));
+                return result(Outcome::Failed(format!("lost the test process: {e}")), None);
             }
         }
         let reason = if started.elapsed() > HARD_LIMIT {
@@ -155,12 +190,13 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
         };
         if let Some(reason) = reason {
             let _ = child.kill();
-            let _ = child.wait();
+            let cpu_secs = cpu::reap(&child, true).ok().flatten().map(|(_, cpu)| cpu);
             let _ = std::fs::remove_file(&verdicts);
-            return result(match reason {
+            let outcome = match reason {
                 Stop::Interrupted => Outcome::Interrupted,
                 Stop::Limit(why) => Outcome::Failed(why),
-            });
+            };
+            return result(outcome, cpu_secs);
         }
         thread::sleep(Duration::from_millis(20));
     };
@@ -168,9 +204,9 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let _ = std::fs::remove_file(&verdicts);
     if stop() == Some(Stop::Interrupted) && lines.is_empty() {
         // Ctrl-C reached the test process too.
-        return result(Outcome::Interrupted);
+        return result(Outcome::Interrupted, Some(cpu_secs));
     }
-    result(decide(&lines, status))
+    result(decide(&lines, status), Some(cpu_secs))
 }
 
 /// The verdict lines of this run: its nonce and its test. Lines that do not parse, or

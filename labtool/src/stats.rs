@@ -15,6 +15,10 @@ impl Stats {
         self.m2 += delta * (x - self.mean);
     }
 
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
     pub fn mean(&self) -> f64 {
         self.mean
     }

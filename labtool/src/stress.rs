@@ -35,6 +35,7 @@ struct Tally {
     failed: usize,
     finished: usize,
     times: Stats,
+    cpu: Stats,
 }
 
 pub fn stress(opts: Options) -> Result<ExitCode, String> {
@@ -42,9 +43,6 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
         return Err(
             "name the tests to stress: test names (basic_agree_3B), parts (3A) or patterns".into(),
         );
-    }
-    if let Some(warning) = overload_warning(opts.workers, available_cores()) {
-        eprintln!("{warning}");
     }
     let root = suite::workspace(opts.dir.as_deref())?;
     let suite = suite::build(&root, opts.profile)?;
@@ -93,14 +91,7 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
         |(case, k)| {
             let log = out_dir.join(format!("{}-{k}.log", case.name));
             if interrupt::interrupted() {
-                return RunResult {
-                    test: case.name.clone(),
-                    run: k,
-                    outcome: Outcome::Interrupted,
-                    secs: 0.0,
-                    seed: 0,
-                    log,
-                };
+                return RunResult::not_run(&case.name, k, Outcome::Interrupted, log);
             }
             let launch = Launch {
                 case: &case,
@@ -128,6 +119,9 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
                 let tally = tallies.get_mut(&result.test).expect("a chosen test");
                 tally.finished += 1;
                 tally.times.add(result.secs);
+                if let Some(cpu) = result.cpu_secs {
+                    tally.cpu.add(cpu);
+                }
                 if !result.outcome.passed() {
                     tally.failed += 1;
                 }
@@ -149,6 +143,13 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
 
     println!();
     print!("{}", report(&tests, &tallies, opts.runs));
+    let finished: Vec<&RunResult> = results
+        .iter()
+        .filter(|r| r.outcome != Outcome::Interrupted)
+        .collect();
+    if let Some(warning) = crate::report::saturation_note(&finished, "") {
+        println!("{warning}");
+    }
     if interrupted {
         let done: usize = tallies.values().map(|t| t.finished).sum();
         println!("interrupted after {done} of {total} runs");
@@ -171,7 +172,12 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
             println!("    log:    {}", r.log.display());
             println!(
                 "    replay: {}",
-                replay_command(by_name[r.test.as_str()], r.seed, opts.profile)
+                replay_command(
+                    &by_name[r.test.as_str()].target,
+                    &r.test,
+                    r.seed,
+                    opts.profile
+                )
             );
         }
     }
@@ -211,29 +217,40 @@ fn report(tests: &[TestCase], tallies: &BTreeMap<String, Tally>, runs: usize) ->
                 tally.failed.to_string(),
                 total,
                 tally.times.show(),
+                tally.cpu.show(),
             ]
         })
         .collect();
     table::render(
-        &["test", "failed", "total", "time (mean ± sd)"],
-        &[Align::Left, Align::Right, Align::Right, Align::Right],
+        &[
+            "test",
+            "failed",
+            "total",
+            "time (mean ± sd)",
+            "CPU (mean ± sd)",
+        ],
+        &[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
         &rows,
     )
 }
 
-/// The command that runs `case` again with `seed`.
-pub fn replay_command(case: &TestCase, seed: u64, profile: Profile) -> String {
+/// The command that runs the test `test` of the binary `target` again with `seed`.
+pub fn replay_command(target: &str, test: &str, seed: u64, profile: Profile) -> String {
     let release = if profile == Profile::Release {
         " --release"
     } else {
         ""
     };
     format!(
-        "{}={seed} cargo test{release} -p {} --test {} -- {} --exact --nocapture",
+        "{}={seed} cargo test{release} -p {} --test {target} -- {test} --exact --nocapture",
         run::SEED_VAR,
         suite::SUITE_PACKAGE,
-        case.target,
-        case.name
     )
 }
 
@@ -252,6 +269,8 @@ fn write_summary(dir: &Path, results: &[RunResult], profile: Profile) -> Result<
                 "passed": r.outcome.passed(),
                 "reason": reason,
                 "secs": r.secs,
+                "cpu_secs": r.cpu_secs,
+                "machine_busy": r.machine_busy,
                 "seed": r.seed,
                 "log": (!r.outcome.passed()).then(|| r.log.display().to_string()),
             })
@@ -271,18 +290,6 @@ fn write_summary(dir: &Path, results: &[RunResult], profile: Profile) -> Result<
 
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// A warning when `workers` is far above `cores`: the tests' timing limits (elections
-/// within 5 s, agreement within 10 s) then fail for want of CPU, not for bugs.
-pub fn overload_warning(workers: usize, cores: usize) -> Option<String> {
-    (workers > 2 * cores).then(|| {
-        format!(
-            "warning: {workers} workers on {cores} core(s): the tests have timing limits, and on an \
-             overloaded machine they fail for want of CPU rather than for bugs; use -j {cores} \
-             or fewer to trust a failure"
-        )
-    })
 }
 
 /// The live view: a bar for all runs, and a line per test.
@@ -376,24 +383,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn warns_only_when_workers_far_exceed_cores() {
-        assert_eq!(overload_warning(2, 2), None);
-        assert_eq!(overload_warning(4, 2), None);
-        let w = overload_warning(5, 2).unwrap();
-        assert!(w.contains("5 workers on 2 core(s)"), "{w}");
-    }
-
-    #[test]
     fn the_replay_command_names_seed_target_and_test() {
-        let case = TestCase {
-            name: "backup_3B".into(),
-            part: Some("3B".into()),
-            binary: PathBuf::from("/x"),
-            target: "raft_3b".into(),
-            cwd: PathBuf::from("/w/tests"),
-        };
         assert_eq!(
-            replay_command(&case, 42, Profile::Release),
+            replay_command("raft_3b", "backup_3B", 42, Profile::Release),
             "RAFTLAB_SEED=42 cargo test --release -p tests --test raft_3b -- backup_3B --exact --nocapture"
         );
     }

@@ -94,7 +94,11 @@ fn fake_dir() -> String {
 fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
     let tmp = scratch("grade");
     let dir = tmp.path();
-    let (json, junit) = (dir.join("g.json"), dir.join("g.xml"));
+    let (json, junit, gradescope) = (
+        dir.join("g.json"),
+        dir.join("g.xml"),
+        dir.join("results.json"),
+    );
     let out = labtool(
         "fake",
         &[
@@ -108,6 +112,8 @@ fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
             json.to_str().unwrap(),
             "--junit",
             junit.to_str().unwrap(),
+            "--gradescope",
+            gradescope.to_str().unwrap(),
         ],
     );
     let text = stdout(&out);
@@ -155,6 +161,41 @@ fn grade_counts_a_test_passed_only_when_its_verdict_says_so() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
     assert_eq!(xml.matches("<failure").count(), 3, "{xml}");
+
+    // Gradescope: a test per suite test; a failed one says why, with seed and replay.
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
+    assert!(results["execution_time"].as_u64().is_some(), "{results}");
+    assert!(
+        results["output"]
+            .as_str()
+            .unwrap()
+            .contains("total: 1/4 runs passed")
+    );
+    let tests = results["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 4, "{results}");
+    let test = |name: &str| {
+        tests
+            .iter()
+            .find(|t| t["name"] == format!("1A {name}"))
+            .unwrap_or_else(|| panic!("no {name} in {results}"))
+    };
+    assert_eq!(test("passes_1A")["status"], "passed");
+    assert_eq!(test("passes_1A")["score"].as_f64(), Some(1.0));
+    let fails = test("fails_1A");
+    assert_eq!(fails["status"], "failed");
+    assert_eq!(fails["score"].as_f64(), Some(0.0));
+    assert_eq!(fails["max_score"].as_f64(), Some(1.0));
+    let output = fails["output"].as_str().unwrap();
+    for needle in [
+        "Run 1: FAILED: expected one leader, got none",
+        "seed: ",
+        "replay: RAFTLAB_SEED=",
+        "--test fake_1a -- fails_1A --exact",
+        "panicked at",
+    ] {
+        assert!(output.contains(needle), "{needle:?} not in {output}");
+    }
 }
 
 #[test]
@@ -168,6 +209,8 @@ fn grade_fails_runs_past_the_parts_time_limit() {
             "1b",
             "--part-limit",
             "3",
+            "-j",
+            "1",
             "--dir",
             &fake_dir(),
             "--debug",
@@ -202,7 +245,7 @@ fn grade_rejects_a_part_that_does_not_exist() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("part `3E` does not exist: the suites have parts 1A, 1B"),
+        stderr(&out).contains("part `3E` does not exist: the suites have parts 1A, 1B, 1C"),
         "{}",
         stderr(&out)
     );
@@ -299,7 +342,7 @@ fn stress_names_an_unknown_test() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("unknown test `nope_1A`"), "{err}");
-    assert!(err.contains("parts: 1A, 1B"), "{err}");
+    assert!(err.contains("parts: 1A, 1B, 1C"), "{err}");
 
     let out = labtool("fake", &["stress", "--dir", &fake_dir(), "--debug"]);
     assert_eq!(out.status.code(), Some(2));
@@ -311,31 +354,46 @@ fn stress_names_an_unknown_test() {
 }
 
 #[test]
-fn stress_warns_when_workers_far_exceed_the_cores() {
-    let tmp = scratch("overload");
-    let dir = tmp.path();
+fn grade_measures_cpu_and_fails_a_part_over_its_cpu_limit() {
+    let tmp = scratch("cpu");
+    let json = tmp.path().join("g.json");
     let out = labtool(
         "fake",
         &[
-            "stress",
-            "passes_1A",
-            "-n",
+            "grade",
+            "--parts",
+            "1C",
+            "--cpu-limit",
             "1",
-            "-j",
-            "64",
-            "-o",
-            dir.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
             "--dir",
             &fake_dir(),
             "--debug",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    // burns_1C passed, but spun every core for 3 s: over a 1 s budget.
+    assert_eq!(row(&text, "burns_1C")[..3], ["1C", "burns_1C", "1/1"]);
+    let score = row(&text, "score").join(" ");
+    assert!(score.contains("0/1"), "{text}");
     assert!(
-        stderr(&out).contains("warning: 64 workers on"),
-        "{}",
-        stderr(&out)
+        score.contains("FAILED: part 1C used") && score.contains("over its --cpu-limit of 1 s"),
+        "{text}"
     );
+    // It kept the machine saturated, and it passed: no verdict is in doubt.
+    assert!(
+        text.contains("warning: the machine's CPU was at least 90% busy during 1 of 1 runs"),
+        "{text}"
+    );
+    assert!(text.contains("no verdict is in doubt"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let part = &report["parts"][0];
+    assert!(part["cpu_secs"].as_f64().unwrap() > 2.0, "{report}");
+    assert_eq!(part["tests"][0]["runs"][0]["saturated"], true, "{report}");
+    assert!(part["over_cpu_budget"].is_string(), "{report}");
 }
 
 #[test]
