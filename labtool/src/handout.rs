@@ -27,11 +27,14 @@ pub const OMIT: [&str; 5] = [
 ];
 
 /// Files at the workspace root that the handout keeps.
-const ROOT_FILES: [&str; 4] = [
+const ROOT_FILES: [&str; 6] = [
     "Cargo.toml",
     "Cargo.lock",
     ".gitignore",
     "rust-toolchain.toml",
+    // How many tests cargo test and nextest run at once.
+    ".cargo/config.toml",
+    ".config/nextest.toml",
 ];
 
 const STUDENT_README: &str = include_str!("handout_readme.md");

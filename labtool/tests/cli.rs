@@ -641,6 +641,9 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
         "tests/src/raft/mod.rs",
         "labrpc/src/network.rs",
         "raft/src/peer.rs",
+        // So are the settings for how many tests run at once.
+        ".cargo/config.toml",
+        ".config/nextest.toml",
     ] {
         assert_eq!(
             std::fs::read(out_dir.join(same)).unwrap(),
