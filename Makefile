@@ -26,10 +26,10 @@ kv:
 $(PARTS):
 	cargo test --release -p tests -- $@
 
-# labtool. Stress some tests: make stress TESTS="3A backup_3B" N=50 J=2
+# labtool. Stress some tests: make stress TESTS="3A backup_3B" N=50 J=16
 TESTS ?= 3A
 N ?= 20
-J ?= 2
+J ?= 16
 stress:
 	cargo run -q --release -p labtool -- stress $(TESTS) -n $(N) -j $(J)
 

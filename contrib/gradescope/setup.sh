@@ -31,6 +31,8 @@ fi
 cargo --version
 
 cd "$handout"
+# run_autograder reuses this build from here.
+export CARGO_TARGET_DIR="$handout/target"
 cargo build --release -p labtool
 # Dependencies, the network, the tester and the skeleton: built once here.
 cargo test --release -p tests --no-run

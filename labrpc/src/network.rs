@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -44,6 +44,8 @@ pub(crate) struct Core {
     total_bytes: AtomicU64,
     timer: Timer,
     pool: Pool,
+    /// The first handler panic, described (see [`Network::handler_panic`]).
+    handler_panic: OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -105,6 +107,7 @@ impl Network {
                 total_bytes: AtomicU64::new(0),
                 timer: Timer::start("labrpc"),
                 pool: Pool::new("labrpc"),
+                handler_panic: OnceLock::new(),
             }),
         }
     }
@@ -113,6 +116,14 @@ impl Network {
     /// each end the same fault schedule again.
     pub fn seed(&self) -> u64 {
         self.core.seed
+    }
+
+    /// The first RPC handler on this network that panicked, if one did: which method, the
+    /// end it was called on, and the panic's message. The call itself failed with
+    /// [`RpcError::HandlerPanicked`], which its caller may ignore or retry forever; a
+    /// tester can fail the test at once instead.
+    pub fn handler_panic(&self) -> Option<String> {
+        self.core.handler_panic.get().cloned()
     }
 
     /// How to reproduce this network's faults, for failure messages: `RAFTLAB_SEED=<seed>`.
@@ -471,6 +482,7 @@ impl Core {
             ) => {
                 let request = Request {
                     id,
+                    end: Arc::clone(end),
                     method: method.to_owned(),
                     args,
                     server,
@@ -515,6 +527,10 @@ impl Core {
             Err(panic) => {
                 let method = request.method;
                 let message = panic_message(&*panic);
+                let _ = self.handler_panic.set(format!(
+                    "the RPC handler of {method} panicked (a call on end {:?}): {message}",
+                    request.end
+                ));
                 return self.finish(
                     request.id,
                     Err(RpcError::HandlerPanicked { method, message }),
@@ -574,6 +590,7 @@ impl Core {
 /// A request on its way to a live server.
 struct Request {
     id: u64,
+    end: Arc<str>,
     method: String,
     args: Vec<u8>,
     server: Arc<Incarnation>,

@@ -169,6 +169,7 @@ fn arguments_of_the_wrong_type_are_a_clear_error() {
 #[test]
 fn a_panicking_handler_fails_only_its_own_call() {
     let (net, end, runs) = wired(11);
+    assert_eq!(net.handler_panic(), None);
     for _ in 0..3 {
         match end.call::<_, u64>("Test.Panic", &0u64) {
             Err(RpcError::HandlerPanicked { method, message }) => {
@@ -181,6 +182,13 @@ fn a_panicking_handler_fails_only_its_own_call() {
     }
     assert_eq!(runs.get(), 6);
     assert_eq!(net.count("s"), 6);
+    // The network remembers the first, for a tester that fails the test on it.
+    let first = net.handler_panic().expect("a handler panicked");
+    assert!(
+        first.starts_with("the RPC handler of Test.Panic panicked (a call on end "),
+        "{first}"
+    );
+    assert!(first.ends_with("): boom from the test handler"), "{first}");
 }
 
 #[test]

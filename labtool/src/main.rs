@@ -58,9 +58,10 @@ enum Command {
         /// Runs per test.
         #[arg(short = 'n', long = "runs", default_value_t = 10, value_parser = at_least_one)]
         runs: usize,
-        /// Runs at a time (default: the number of cores).
-        #[arg(short = 'j', long = "workers", value_parser = at_least_one)]
-        workers: Option<usize>,
+        /// Runs at a time (the tests mostly sleep, so many fit on a core; stress warns if
+        /// the machine was saturated).
+        #[arg(short = 'j', long = "workers", default_value_t = grade::DEFAULT_WORKERS, value_parser = at_least_one)]
+        workers: usize,
         /// The folder for logs (default: stress/<date>-<time> in the target directory).
         #[arg(short = 'o', long, value_name = "DIR")]
         output: Option<PathBuf>,
@@ -210,7 +211,7 @@ fn main() -> ExitCode {
         } => stress::stress(stress::Options {
             tests,
             runs,
-            workers: workers.unwrap_or_else(stress::available_cores),
+            workers,
             output,
             keep_all,
             log,

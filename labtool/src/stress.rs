@@ -288,10 +288,6 @@ fn write_summary(dir: &Path, results: &[RunResult], profile: Profile) -> Result<
     .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// The live view: a bar for all runs, and a line per test.
 struct Progress {
     multi: MultiProgress,

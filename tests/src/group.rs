@@ -9,6 +9,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::calls::{CALL_LIMIT, Calls, TimedRaft};
 use labrpc::{ClientEnd, Network, Service};
 use parking_lot::Mutex;
 use persister::Persister;
@@ -20,6 +21,8 @@ pub const KILL_GRACE: Duration = Duration::from_millis(500);
 
 /// What runs on one server between a start and a crash.
 pub trait Incarnation: Send + Sync + 'static {
+    /// The kill call, as failures name it (`"Raft::kill"`).
+    const KILL: &'static str;
     fn raft(&self) -> &Arc<Raft>;
     /// Stops it for good (the tester crashes the server).
     fn kill(&self);
@@ -53,6 +56,7 @@ pub struct Group<P> {
     net: Network,
     state: Mutex<State<P>>,
     observer: OnceLock<Observer>,
+    calls: Arc<Calls>,
 }
 
 struct State<P> {
@@ -84,6 +88,8 @@ struct Zombie {
 impl<P: Incarnation> Group<P> {
     /// `n` servers, none started, on `net`.
     pub fn new(n: usize, net: Network) -> Self {
+        // From the first server's start on, the test must know of panics in its code.
+        crate::panics::install();
         let slots = (0..n)
             .map(|_| Slot {
                 peer: None,
@@ -102,7 +108,31 @@ impl<P: Incarnation> Group<P> {
                 links: vec![vec![false; n]; n],
             }),
             observer: OnceLock::new(),
+            calls: Arc::default(),
         }
+    }
+
+    /// The tester's calls into the servers' code, timed ([`Calls`]).
+    pub fn calls(&self) -> &Arc<Calls> {
+        &self.calls
+    }
+
+    /// Server `i`'s running Raft peer, its calls timed.
+    pub fn raft(&self, i: usize) -> Option<TimedRaft> {
+        let peer = self.peer(i)?;
+        Some(TimedRaft::new(
+            Arc::clone(peer.raft()),
+            i,
+            Arc::clone(&self.calls),
+        ))
+    }
+
+    /// A failure that must end the test at once: a call into a server's code that has
+    /// not returned within [`CALL_LIMIT`], or an RPC handler of a server that panicked.
+    pub fn interruption(&self) -> Option<String> {
+        self.calls
+            .overdue(CALL_LIMIT)
+            .or_else(|| self.net.handler_panic())
     }
 
     /// Has `observer` told of every start, crash and change of links from now on (once
@@ -208,7 +238,7 @@ impl<P: Incarnation> Group<P> {
         };
         self.tell(GroupEvent::Crashed(i));
         if let Some(peer) = peer {
-            peer.kill();
+            self.calls.time(i, P::KILL, || peer.kill());
             self.state.lock().zombies.push(Zombie {
                 server: i,
                 ends,
@@ -220,16 +250,19 @@ impl<P: Incarnation> Group<P> {
 
     /// Kills every running incarnation without further ado (the test is over).
     pub fn kill_all(&self) {
-        let peers: Vec<Arc<P>> = {
+        let peers: Vec<(usize, Arc<P>)> = {
             let mut s = self.state.lock();
             s.slots
                 .iter_mut()
-                .filter_map(|slot| slot.peer.take())
+                .enumerate()
+                .filter_map(|(i, slot)| slot.peer.take().map(|p| (i, p)))
                 .collect()
         };
-        for peer in peers {
+        for (i, peer) in peers {
             // A panic in a submission's kill() must not stop the teardown (nor the report).
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| peer.kill()));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.calls.time(i, P::KILL, || peer.kill())
+            }));
         }
     }
 

@@ -1,6 +1,13 @@
 //! Running one test: the body runs on its own thread under a watchdog, the Go result line
 //! is printed whatever the outcome, and a failure names the seed that replays it.
 //!
+//! The watchdog does more than time the test. Every 50 ms it asks the cluster whether
+//! something must end the test at once ([`Cluster::interruption`]: a call into the code
+//! under test that has not returned, a panicking RPC handler, a peer that died) and looks
+//! for panics in the code under test on any thread ([`crate::panics`]). Teardown runs
+//! under the same watch, so a `kill()` that never returns fails the test instead of
+//! hanging the binary: a stuck thread is left behind, never waited for.
+//!
 //! The result line goes straight to the process's stdout, past libtest's capture, so that
 //! `cargo test -- 3B` shows one line per test as Go's `go test` does:
 //!
@@ -10,15 +17,33 @@
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
+
+use crate::calls::CALL_LIMIT;
+use crate::panics;
 
 /// Go fails any test that runs longer than this; raftlab's watchdog fails it at this
 /// point instead of letting it hang the run.
 pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// How often the watchdog looks for a reason to end the test at once.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// How long teardown (killing every server, the last checks) may take. Each call into the
+/// code under test has [`CALL_LIMIT`]; this bounds the whole.
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(30);
+
+/// A panic in the code under test fails the test this long after it happened, unless the
+/// tester reported it first with more context (which server's peer died).
+const PANIC_SETTLE: Duration = Duration::from_millis(200);
+
+/// Tests running in this process now (libtest runs several at once).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 /// The figures on a test's result line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,8 +66,107 @@ pub trait Cluster: Send + Sync + 'static {
     /// The test body returned: stop background checks, report any failure they found,
     /// and tear the cluster down.
     fn finish(&self) -> Result<(), String>;
-    /// The test failed or hung: tear the cluster down without further checks.
-    fn abort(&self);
+    /// The test failed (with `failure`) or hung: tear the cluster down without further
+    /// checks.
+    fn abort(&self, failure: &str);
+    /// A failure that must end the test at once, found while it runs or tears down: a
+    /// timed call into the code under test that has not returned ([`crate::calls`]), a
+    /// panicking RPC handler, a background check that failed.
+    fn interruption(&self) -> Option<String> {
+        None
+    }
+}
+
+/// What the watchdog saw.
+enum Watched<T> {
+    /// The watched thread sent its result.
+    Done(T),
+    /// Something must end the test at once.
+    Interrupted(String),
+    /// The time ran out.
+    TimedOut,
+}
+
+/// Waits for `done` until `deadline`, ending early when the cluster or a panic in the
+/// code under test (since `since`) says the test must end.
+fn watch<T, C: Cluster>(
+    done: &Receiver<T>,
+    cluster: &C,
+    since: Instant,
+    deadline: Instant,
+) -> Watched<T> {
+    loop {
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(WATCH_EVERY);
+        match done.recv_timeout(wait) {
+            Ok(result) => return Watched::Done(result),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Watched::Interrupted("the test's thread ended without a result".into());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if let Some(reason) = cluster
+            .interruption()
+            .or_else(|| panics::in_code_under_test(since, PANIC_SETTLE).map(attributed))
+        {
+            return Watched::Interrupted(reason);
+        }
+        if Instant::now() >= deadline {
+            return Watched::TimedOut;
+        }
+    }
+}
+
+/// A panic in the code under test, as this test's failure. With other tests running in
+/// the same process it may be theirs: say so, and how to be sure.
+fn attributed(panic: String) -> String {
+    let running = RUNNING.load(Ordering::Relaxed);
+    if running > 1 {
+        format!(
+            "a thread of the code under test panicked: {panic} ({running} tests were running in \
+             this process, so it may have come from another; RUST_TEST_THREADS=1 runs one at a time)"
+        )
+    } else {
+        format!("a thread of the code under test panicked: {panic}")
+    }
+}
+
+/// Runs the cluster's `finish` on a thread of its own and watches it like the test: a
+/// teardown that hangs in the code under test is reported, and left behind.
+fn finish<C: Cluster>(cluster: &Arc<C>, since: Instant) -> Result<(), String> {
+    let (tx, rx) = bounded(1);
+    let worker = Arc::clone(cluster);
+    thread::Builder::new()
+        .name("teardown".into())
+        .spawn(move || {
+            let _ = tx.send(worker.finish());
+        })
+        .expect("cannot spawn the teardown thread");
+    match watch(&rx, &**cluster, since, Instant::now() + TEARDOWN_LIMIT) {
+        Watched::Done(result) => result,
+        Watched::Interrupted(reason) => Err(reason),
+        Watched::TimedOut => Err(format!(
+            "tearing the test down took longer than {} s",
+            TEARDOWN_LIMIT.as_secs()
+        )),
+    }
+}
+
+/// Counts a running test for as long as it lives.
+struct Running;
+
+impl Running {
+    fn enter() -> Self {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// How to replay a run: the environment variable that fixes the seed.
@@ -57,6 +181,8 @@ pub fn seed_hint(seed: u64) -> String {
 /// election"`), and panics with the reason if it fails.
 pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Send + 'static) {
     init_logging();
+    panics::install();
+    let running = Running::enter();
     let heading = format!("{title} ({} network)", cluster.network_label());
     let started = Instant::now();
     let (done_tx, done_rx) = bounded(1);
@@ -71,23 +197,36 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
         })
         .expect("cannot spawn the test thread");
 
-    let outcome = match done_rx.recv_timeout(TEST_TIME_LIMIT) {
-        Ok(Ok(())) => {
+    let failure = match watch(&done_rx, &*cluster, started, started + TEST_TIME_LIMIT) {
+        Watched::Done(Ok(())) => None,
+        Watched::Done(Err(message)) | Watched::Interrupted(message) => Some(message),
+        Watched::TimedOut => Some(format!(
+            "test took longer than {} seconds",
+            TEST_TIME_LIMIT.as_secs()
+        )),
+    };
+    let outcome = match failure {
+        None => {
             let stats = cluster.stats();
-            cluster.finish().map(|()| stats)
+            finish(&cluster, started).map(|()| stats)
         }
-        Ok(Err(message)) => {
-            cluster.abort();
+        Some(message) => {
+            // The verdict is made: wait a while for the teardown (so the timeline gets
+            // written), but one stuck in the code under test changes nothing.
+            let (tx, rx) = bounded(1);
+            let (worker, reason) = (Arc::clone(&cluster), message.clone());
+            thread::Builder::new()
+                .name("teardown".into())
+                .spawn(move || {
+                    worker.abort(&reason);
+                    let _ = tx.send(());
+                })
+                .expect("cannot spawn the teardown thread");
+            let _ = rx.recv_timeout(CALL_LIMIT + Duration::from_secs(2));
             Err(message)
         }
-        Err(_) => {
-            cluster.abort();
-            Err(format!(
-                "test took longer than {} seconds",
-                TEST_TIME_LIMIT.as_secs()
-            ))
-        }
     };
+    drop(running);
     let secs = started.elapsed().as_secs_f64();
     let outcome = outcome.and_then(|stats| {
         if started.elapsed() > TEST_TIME_LIMIT {

@@ -48,6 +48,8 @@ type KvOperation = Operation<VersionedKvInput, VersionedKvOutput>;
 pub struct KvPeer(KvServer);
 
 impl Incarnation for KvPeer {
+    const KILL: &'static str = "KvServer::kill";
+
     fn raft(&self) -> &Arc<Raft> {
         self.0.raft()
     }
@@ -207,8 +209,11 @@ impl KvTest {
 
     pub fn start_server(&self, i: usize) {
         let maxraftstate = self.params.maxraftstate;
+        let calls = Arc::clone(self.group.calls());
         self.group.start_server(i, |ends, persister| {
-            let server = KvServer::new(ends, i, persister, maxraftstate);
+            let server = calls.time(i, "KvServer::new", || {
+                KvServer::new(ends, i, persister, maxraftstate)
+            });
             let services = server.services();
             Started {
                 peer: KvPeer(server),
@@ -222,7 +227,7 @@ impl KvTest {
         self.group
             .peers()
             .into_iter()
-            .find(|(_, p)| p.raft().get_state().1)
+            .find(|&(i, _)| self.group.raft(i).is_some_and(|r| r.get_state().1))
             .map(|(i, _)| i)
     }
 
@@ -733,6 +738,13 @@ fn output_of_error(e: Error) -> VersionedKvOutput {
     }
 }
 
+impl KvTest {
+    fn stop_everything(&self) {
+        self.group.kill_all();
+        self.group.net().shutdown();
+    }
+}
+
 impl harness::Cluster for KvTest {
     fn seed(&self) -> u64 {
         self.group.net().seed()
@@ -758,13 +770,16 @@ impl harness::Cluster for KvTest {
 
     fn finish(&self) -> Result<(), String> {
         let failure = self.group.check_zombies();
-        self.abort();
+        self.stop_everything();
         failure.map_or(Ok(()), Err)
     }
 
-    fn abort(&self) {
-        self.group.kill_all();
-        self.group.net().shutdown();
+    fn abort(&self, _failure: &str) {
+        self.stop_everything();
+    }
+
+    fn interruption(&self) -> Option<String> {
+        self.group.interruption()
     }
 }
 

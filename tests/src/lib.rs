@@ -8,8 +8,10 @@
 //! test names in snake case and the part as an upper-case suffix, so `cargo test -- 3B`
 //! runs exactly part 3B.
 
+pub mod calls;
 pub mod group;
 pub mod harness;
 pub mod kv;
+pub mod panics;
 pub mod raft;
 pub mod rsm;

@@ -100,6 +100,8 @@ impl RsmServer {
 }
 
 impl Incarnation for RsmServer {
+    const KILL: &'static str = "Rsm::kill";
+
     fn raft(&self) -> &Arc<Raft> {
         self.rsm.raft()
     }
@@ -161,13 +163,16 @@ impl RsmTest {
 
     pub fn start_server(&self, i: usize) {
         let (maxraftstate, failure) = (self.maxraftstate, Arc::clone(&self.failure));
+        let calls = Arc::clone(self.group.calls());
         self.group.start_server(i, |ends, persister| {
             let counter = Arc::new(Counter {
                 me: i,
                 count: Mutex::new(0),
                 failure,
             });
-            let rsm = Rsm::new(ends, i, persister, maxraftstate, counter);
+            let rsm = calls.time(i, "Rsm::new", || {
+                Rsm::new(ends, i, persister, maxraftstate, counter)
+            });
             let services = vec![rsm.raft().service()];
             Started {
                 peer: RsmServer { rsm },
@@ -289,8 +294,16 @@ impl RsmTest {
         self.group
             .peers()
             .into_iter()
-            .find(|(_, s)| s.raft().get_state().1)
+            .find(|&(i, _)| self.group.raft(i).is_some_and(|r| r.get_state().1))
             .map(|(i, _)| i)
+    }
+}
+
+impl RsmTest {
+    fn stop_everything(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.group.kill_all();
+        self.group.net().shutdown();
     }
 }
 
@@ -319,14 +332,19 @@ impl harness::Cluster for RsmTest {
             .lock()
             .clone()
             .or_else(|| self.group.check_zombies());
-        self.abort();
+        self.stop_everything();
         failure.map_or(Ok(()), Err)
     }
 
-    fn abort(&self) {
-        self.finished.store(true, Ordering::Release);
-        self.group.kill_all();
-        self.group.net().shutdown();
+    fn abort(&self, _failure: &str) {
+        self.stop_everything();
+    }
+
+    fn interruption(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .clone()
+            .or_else(|| self.group.interruption())
     }
 }
 

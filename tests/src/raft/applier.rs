@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex};
-use raft::{ApplyMsg, Raft};
+use raft::ApplyMsg;
 use serde::{Deserialize, Serialize};
 
 use super::cmd::Cmd;
+use crate::calls::TimedRaft;
 
 /// The snapshot tests ask for a snapshot after every this many applied commands.
 pub const SNAPSHOT_INTERVAL: u64 = 10;
@@ -214,7 +215,7 @@ pub struct Applier {
     /// means the peer died on its own.
     pub stopping: Arc<AtomicBool>,
     /// `Some` in the snapshot tests: the peer to hand snapshots to.
-    pub snapshots: Option<Arc<Raft>>,
+    pub snapshots: Option<TimedRaft>,
     pub last_applied: u64,
     /// When this incarnation started (to find the panic that stopped it).
     pub started: Instant,
@@ -229,7 +230,7 @@ impl Applier {
         }
         if !self.stopping.load(Ordering::Acquire) {
             let me = self.me;
-            self.applied.fail(match super::panics::likely_cause(me, self.started) {
+            self.applied.fail(match crate::panics::likely_cause(me, self.started) {
                 Some(panic) => format!(
                     "server {me} stopped while it was running (its apply channel closed): {panic}"
                 ),
@@ -247,10 +248,14 @@ impl Applier {
         match msg {
             ApplyMsg::Command { index, command } => {
                 let mut error = None;
-                if self.snapshots.is_some() && index != self.last_applied + 1 {
+                // Every part, not only 3D (Go's plain applier checks only that index - 1
+                // was applied): each index once, in order, from the last one applied.
+                // Go's 3D message says which index came and which was due: a repeat, a
+                // gap or a step back.
+                let expected = self.last_applied + 1;
+                if index != expected {
                     error = Some(format!(
-                        "server {me} apply out of order, expected index {}, got {index}",
-                        self.last_applied + 1
+                        "server {me} apply out of order, expected index {expected}, got {index}"
                     ));
                 }
                 if error.is_none() {

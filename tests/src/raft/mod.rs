@@ -12,7 +12,7 @@
 
 mod applier;
 mod cmd;
-mod panics;
+
 pub mod record;
 pub mod viz;
 mod watch;
@@ -32,6 +32,7 @@ use rand::{RngExt, SeedableRng};
 pub use applier::SNAPSHOT_INTERVAL;
 pub use cmd::Cmd;
 
+use crate::calls::TimedRaft;
 use crate::group::{Group, GroupEvent, Incarnation, Started};
 use crate::harness::{self, Stats};
 use applier::{Applied, Applier};
@@ -70,6 +71,8 @@ pub struct RaftPeer {
 }
 
 impl Incarnation for RaftPeer {
+    const KILL: &'static str = "Raft::kill";
+
     fn raft(&self) -> &Arc<Raft> {
         &self.raft
     }
@@ -89,7 +92,6 @@ impl RaftTest {
         net.set_reliable(reliable);
         net.set_long_delays(true);
         let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x7e57_e7ca_11ed_5eed);
-        panics::install();
         let recorder = Arc::new(Recorder::new(viz::mode() != viz::Mode::Never));
         recorder.record(Event::Network {
             reliable,
@@ -149,9 +151,10 @@ impl RaftTest {
 
     // ----- the peers ----------------------------------------------------------------------
 
-    /// Peer `i`'s running incarnation, if it is up (Go's `srvs[i].Raft()`).
-    pub fn raft(&self, i: usize) -> Option<Arc<Raft>> {
-        self.group.peer(i).map(|p| Arc::clone(&p.raft))
+    /// Peer `i`'s running incarnation, if it is up (Go's `srvs[i].Raft()`), its calls
+    /// timed.
+    pub fn raft(&self, i: usize) -> Option<TimedRaft> {
+        self.group.raft(i)
     }
 
     /// Hands `cmd` to peer `i` if it is up; its answer (index and term if it leads).
@@ -244,6 +247,7 @@ impl RaftTest {
     /// stays disconnected until connected.
     pub fn start_server(&self, i: usize) {
         let (snapshots, applied) = (self.snapshots, Arc::clone(&self.applied));
+        let calls = Arc::clone(self.group.calls());
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
         self.group.start_server(i, |ends, persister| {
             // The tester plays the service: it restores its state from the snapshot first.
@@ -259,14 +263,16 @@ impl RaftTest {
                     0
                 });
             let (apply_tx, apply_rx) = unbounded();
-            let raft = Arc::new(Raft::new(ends, i, persister, apply_tx));
+            let raft =
+                Arc::new(calls.time(i, "Raft::new", || Raft::new(ends, i, persister, apply_tx)));
             let stopping = Arc::new(AtomicBool::new(false));
             let applier = Applier {
                 me: i,
                 incarnation,
                 applied,
                 stopping: Arc::clone(&stopping),
-                snapshots: snapshots.then(|| Arc::clone(&raft)),
+                snapshots: snapshots
+                    .then(|| TimedRaft::new(Arc::clone(&raft), i, Arc::clone(&calls))),
                 last_applied,
                 started: Instant::now(),
             };
@@ -625,16 +631,16 @@ impl harness::Cluster for RaftTest {
         failure.map_or(Ok(()), Err)
     }
 
-    fn abort(&self) {
+    fn abort(&self, failure: &str) {
         self.stop_everything();
-        let failure = self
-            .recorder
-            .last_failure()
-            .or_else(|| self.applied.failure())
-            .unwrap_or_else(|| {
-                "the test failed or ran out of time (its panic message says why)".into()
-            });
-        self.write_timeline(Some(&failure));
+        if self.recorder.last_failure().as_deref() != Some(failure) {
+            self.recorder.record(Event::Failure(failure.to_owned()));
+        }
+        self.write_timeline(Some(failure));
+    }
+
+    fn interruption(&self) -> Option<String> {
+        self.applied.failure().or_else(|| self.group.interruption())
     }
 }
 

@@ -48,8 +48,11 @@ fn check_election_safety(
     leaders: &mut HashMap<u64, usize>,
     seen: &mut HashMap<usize, (u64, bool)>,
 ) {
-    for (i, peer) in test.group.peers() {
-        let (term, leader) = peer.raft.get_state();
+    for (i, _) in test.group.peers() {
+        let Some(raft) = test.group.raft(i) else {
+            continue;
+        };
+        let (term, leader) = raft.get_state();
         if seen.insert(i, (term, leader)) != Some((term, leader)) {
             test.recorder().record(Event::State {
                 server: i,

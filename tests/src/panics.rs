@@ -1,7 +1,9 @@
 //! Remembers the panics of the test process, so that a peer whose thread died can be
 //! reported with the panic's place and message ("server 2's thread 'raft-2' panicked at
-//! raft/src/node.rs:349:9: not yet implemented: 3A: ...") rather than "see above".
-//! The standard hook still prints every panic as before.
+//! raft/src/node.rs:349:9: not yet implemented: 3A: ...") rather than "see above", and
+//! so that a panic anywhere in the code under test — a Raft peer's thread, a Lab 4
+//! server's or applier's, a clerk's, any thread the student spawns — fails the running
+//! test at once ([`in_code_under_test`]). The standard hook still prints every panic.
 
 use std::collections::VecDeque;
 use std::sync::Once;
@@ -50,8 +52,17 @@ pub fn install() {
     });
 }
 
+impl Panic {
+    fn describe(&self) -> String {
+        format!(
+            "thread '{}' panicked at {}: {}",
+            self.thread, self.place, self.message
+        )
+    }
+}
+
 /// The panic that most likely stopped server `server`'s peer, started at `since`: the
-/// latest on its thread (`raft-<server>`, as the reference names it), or else the latest
+/// latest on its thread (`raft-<server>`, the reference's name for it), or else the latest
 /// on any thread since then. Described as `thread 'raft-2' panicked at <place>: <message>`.
 pub fn likely_cause(server: usize, since: Instant) -> Option<String> {
     let recent = RECENT.lock();
@@ -60,10 +71,23 @@ pub fn likely_cause(server: usize, since: Instant) -> Option<String> {
     let panic = after()
         .find(|p| p.thread == own)
         .or_else(|| after().next())?;
-    Some(format!(
-        "thread '{}' panicked at {}: {}",
-        panic.thread, panic.place, panic.message
-    ))
+    Some(panic.describe())
+}
+
+/// The crates a submission writes: a panic located in one of them is the submission's.
+const CODE_UNDER_TEST: [&str; 2] = ["raft/", "kvraft/"];
+
+/// The first panic located in the code under test (the `raft` and `kvraft` crates) that
+/// happened after `since` and at least `settled` ago (so that a tester that reports such
+/// a panic with more context, e.g. which server's apply channel closed, says so first).
+pub fn in_code_under_test(since: Instant, settled: std::time::Duration) -> Option<String> {
+    let recent = RECENT.lock();
+    let panic = recent.iter().find(|p| {
+        p.at >= since
+            && p.at.elapsed() >= settled
+            && CODE_UNDER_TEST.iter().any(|c| p.place.starts_with(c))
+    })?;
+    Some(panic.describe())
 }
 
 #[cfg(test)]
@@ -90,5 +114,7 @@ mod tests {
             "{cause}"
         );
         assert_eq!(likely_cause(7, Instant::now()), None);
+        // It is located in this crate, not in the code under test.
+        assert_eq!(in_code_under_test(since, std::time::Duration::ZERO), None);
     }
 }
