@@ -106,7 +106,7 @@ mod tests {
             .unwrap_err();
         let cause = likely_cause(7, since).unwrap();
         assert!(
-            cause.starts_with("thread 'raft-7' panicked at tests/src/raft/panics.rs:"),
+            cause.starts_with("thread 'raft-7' panicked at tests/src/panics.rs:"),
             "{cause}"
         );
         assert!(
