@@ -242,8 +242,10 @@ pub fn saturation_note(runs: &[&RunResult], extra: &str) -> Option<String> {
         .map(|r| format!("{} run {}", r.test, r.run))
         .collect();
     let mut text = format!(
-        "warning: the machine's CPU was at least {:.0}% busy during {} of {} runs.",
+        "warning: the machine's CPU was at least {:.0}% busy (or its CPU quota throttled the \
+         tests {:.0}% of the time or more) during {} of {} runs.",
         crate::cpu::SATURATED * 100.0,
+        crate::cpu::THROTTLED * 100.0,
         saturated.len(),
         runs.len()
     );
@@ -289,6 +291,7 @@ pub fn json(g: &Graded) -> String {
                         "secs": r.secs,
                         "cpu_secs": r.cpu_secs,
                         "machine_busy": r.machine_busy,
+                        "throttled": r.throttled,
                         "saturated": r.saturated(),
                         "seed": r.seed,
                     })).collect::<Vec<_>>(),
@@ -371,6 +374,7 @@ pub mod fixture {
             secs: 1.0 + k as f64,
             cpu_secs: Some(0.25 * k as f64),
             machine_busy: Some(0.5),
+            throttled: None,
             seed: 40 + k as u64,
             log: PathBuf::new(),
         }
@@ -514,7 +518,7 @@ mod cpu_tests {
             }
         }
         let w = saturation_warning(&g).unwrap();
-        assert!(w.contains("at least 90% busy during 3 of 3 runs"), "{w}");
+        assert!(w.contains("at least 90% busy (or its CPU quota throttled the tests 10% of the time or more) during 3 of 3 runs"), "{w}");
         assert!(
             w.contains("for want of CPU rather than for a bug: re_election_3A run 1."),
             "{w}"

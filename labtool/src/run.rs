@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::cpu::{self, MachineTicks};
+use crate::cpu::{self, MachineTicks, Throttling};
 use crate::suite::TestCase;
 
 pub const VERDICT_FILE_VAR: &str = "RAFTLAB_VERDICT_FILE";
@@ -63,15 +63,17 @@ impl RunResult {
             secs: 0.0,
             cpu_secs: None,
             machine_busy: None,
+            throttled: None,
             seed: 0,
             log,
         }
     }
 
-    /// Whether the machine was saturated while this run ran: its verdict may then
-    /// reflect a want of CPU rather than the code.
+    /// Whether the machine (or its CPU quota) was saturated while this run ran: its
+    /// verdict may then reflect a want of CPU rather than the code.
     pub fn saturated(&self) -> bool {
         self.machine_busy.is_some_and(|b| b >= cpu::SATURATED)
+            || self.throttled.is_some_and(|t| t >= cpu::THROTTLED)
     }
 }
 
@@ -88,6 +90,9 @@ pub struct RunResult {
     pub cpu_secs: Option<f64>,
     /// How busy the machine's cores were while it ran (0 to 1), when known.
     pub machine_busy: Option<f64>,
+    /// The share of its wall time that its CPU cgroup spent throttled by a CPU quota
+    /// (0 to 1), where there is one.
+    pub throttled: Option<f64>,
     pub seed: u64,
     /// The test's output (stdout and stderr).
     pub log: PathBuf,
@@ -119,6 +124,7 @@ pub struct Launch<'a> {
 pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let started = Instant::now();
     let ticks_at_start = MachineTicks::now();
+    let throttling_at_start = Throttling::now();
     let nonce = format!(
         "{:016x}{:016x}",
         rand::random::<u64>(),
@@ -136,6 +142,9 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
         machine_busy: MachineTicks::now()
             .zip(ticks_at_start)
             .and_then(|(now, then)| now.busy_since(&then)),
+        throttled: Throttling::now()
+            .zip(throttling_at_start)
+            .and_then(|(now, then)| now.share_since(&then)),
         seed: launch.seed,
         log: launch.log.clone(),
     };

@@ -271,6 +271,7 @@ fn write_summary(dir: &Path, results: &[RunResult], profile: Profile) -> Result<
                 "secs": r.secs,
                 "cpu_secs": r.cpu_secs,
                 "machine_busy": r.machine_busy,
+                "throttled": r.throttled,
                 "seed": r.seed,
                 "log": (!r.outcome.passed()).then(|| r.log.display().to_string()),
             })
