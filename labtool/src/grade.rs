@@ -58,7 +58,7 @@ pub fn grade(opts: Options) -> Result<ExitCode, String> {
     let grading_started = Instant::now();
 
     let tests: Vec<Vec<TestCase>> = parts.iter().map(|p| suite.part(p)).collect();
-    let mut results = run_all(&parts, &tests, &opts, &logs, scratch.path());
+    let results = run_all(&parts, &tests, &opts, &logs, scratch.path());
     let mut graded = Graded {
         workspace: root.display().to_string(),
         profile: opts.profile,
@@ -66,15 +66,14 @@ pub fn grade(opts: Options) -> Result<ExitCode, String> {
         part_limit_secs: opts.part_limit.as_secs(),
         cpu_limit_secs: opts.cpu_limit,
         parts: Vec::new(),
-        interrupted: results.iter().any(|r| r.outcome == Outcome::Interrupted),
+        interrupted: results
+            .iter()
+            .flatten()
+            .any(|r| r.outcome == Outcome::Interrupted),
         grading_secs: grading_started.elapsed().as_secs_f64(),
     };
-    for (part, tests) in parts.iter().zip(&tests) {
-        let (mine, rest): (Vec<_>, Vec<_>) = results
-            .into_iter()
-            .partition(|r| tests.iter().any(|t| t.name == r.test));
-        results = rest;
-        let mut report = part_report(part, tests, mine);
+    for ((part, tests), results) in parts.iter().zip(&tests).zip(results) {
+        let mut report = part_report(part, tests, results);
         if let Some(limit) = opts.cpu_limit {
             report.over_cpu_budget = report.cpu_budget_exceeded(limit, opts.runs);
         }
@@ -147,16 +146,16 @@ pub fn choose_parts(suite: &Suite, named: Option<&[String]>) -> Result<Vec<Strin
     Ok(parts)
 }
 
-/// Runs every test of every part `opts.runs` times on one pool of `opts.workers`.
-/// Each part's budget starts when its first run starts; a run of a part whose budget
-/// has run out is killed, or not started, and fails.
+/// Runs every test of every part `opts.runs` times on one pool of `opts.workers`, and
+/// returns each part's results. Each part's budget starts when its first run starts; a
+/// run of a part whose budget has run out is killed, or not started, and fails.
 fn run_all(
     parts: &[String],
     tests: &[Vec<TestCase>],
     opts: &Options,
     logs: &Path,
     scratch: &Path,
-) -> Vec<RunResult> {
+) -> Vec<Vec<RunResult>> {
     let jobs: Vec<(usize, TestCase, usize)> = (1..=opts.runs)
         .flat_map(|k| {
             tests
@@ -166,11 +165,6 @@ fn run_all(
         })
         .collect();
     let budgets: Vec<OnceLock<Instant>> = parts.iter().map(|_| OnceLock::new()).collect();
-    let remaining: Vec<AtomicUsize> = tests
-        .iter()
-        .map(|ts| AtomicUsize::new(ts.len() * opts.runs))
-        .collect();
-    let failed_in_part: Vec<AtomicUsize> = parts.iter().map(|_| AtomicUsize::new(0)).collect();
     let bar = ProgressBar::new(jobs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg}")
@@ -184,7 +178,8 @@ fn run_all(
             bar.println(line);
         }
     };
-    let results = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Vec<RunResult>>> =
+        Mutex::new(parts.iter().map(|_| Vec::new()).collect());
     let failed = AtomicUsize::new(0);
     pool::run(
         jobs,
@@ -228,7 +223,6 @@ fn run_all(
                 let _ = std::fs::remove_file(&result.log);
             }
             if let Outcome::Failed(reason) = &result.outcome {
-                failed_in_part[p].fetch_add(1, Ordering::SeqCst);
                 let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
                 bar.set_message(format!("({n} failed)"));
                 say(format!(
@@ -237,13 +231,18 @@ fn run_all(
                 ));
             }
             bar.inc(1);
-            results.lock().expect("lock").push(result);
-            if remaining[p].fetch_sub(1, Ordering::SeqCst) == 1 {
+            let mut results = results.lock().expect("lock");
+            let part = &mut results[p];
+            part.push(result);
+            if part.len() == tests[p].len() * opts.runs {
+                let failed = part
+                    .iter()
+                    .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+                    .count();
                 say(format!(
-                    "part {}: {} run(s), {} failed",
+                    "part {}: {} run(s), {failed} failed",
                     parts[p],
-                    tests[p].len() * opts.runs,
-                    failed_in_part[p].load(Ordering::SeqCst)
+                    part.len()
                 ));
             }
         },

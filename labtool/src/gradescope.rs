@@ -41,11 +41,7 @@ pub fn results(g: &Graded, execution_secs: f64) -> String {
 
 fn test_result(g: &Graded, p: &PartReport, index: usize, t: &TestReport) -> serde_json::Value {
     let k = g.runs_per_test;
-    let passed = if p.over_cpu_budget.is_some() {
-        0
-    } else {
-        t.passed()
-    };
+    let passed = p.credited(t);
     let score = passed as f64 / k.max(1) as f64;
     let mut output = format!("{passed}/{k} runs passed.\n");
     if let Some(why) = &p.over_cpu_budget {

@@ -45,10 +45,7 @@ impl TestReport {
     }
 
     fn first_failure(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| match &r.outcome {
-            Outcome::Failed(why) => Some(why.as_str()),
-            _ => None,
-        })
+        self.runs.iter().find_map(|r| r.outcome.reason())
     }
 
     fn times(&self) -> Stats {
@@ -73,11 +70,18 @@ impl PartReport {
     /// Runs passed, out of tests × runs per test: runs that did not happen count as
     /// failed, and a part over its CPU budget scores nothing.
     pub fn score(&self, runs_per_test: usize) -> (usize, usize) {
-        let total = self.tests.len() * runs_per_test;
+        let passed = self.tests.iter().map(|t| self.credited(t)).sum();
+        (passed, self.tests.len() * runs_per_test)
+    }
+
+    /// The runs of `t` (a test of this part) that count as passed: none when the part is
+    /// over its CPU budget.
+    pub fn credited(&self, t: &TestReport) -> usize {
         if self.over_cpu_budget.is_some() {
-            return (0, total);
+            0
+        } else {
+            t.passed()
         }
-        (self.tests.iter().map(TestReport::passed).sum(), total)
     }
 
     /// CPU seconds all the part's runs used.
@@ -281,20 +285,7 @@ pub fn json(g: &Graded) -> String {
                     "passed_runs": t.passed(),
                     "total_runs": k,
                     "cpu_secs_mean": (t.cpu().count() > 0).then(|| t.cpu().mean()),
-                    "runs": t.runs.iter().map(|r| json!({
-                        "run": r.run,
-                        "passed": r.outcome.passed(),
-                        "reason": match &r.outcome {
-                            Outcome::Failed(why) => Some(why.as_str()),
-                            _ => None,
-                        },
-                        "secs": r.secs,
-                        "cpu_secs": r.cpu_secs,
-                        "machine_busy": r.machine_busy,
-                        "throttled": r.throttled,
-                        "saturated": r.saturated(),
-                        "seed": r.seed,
-                    })).collect::<Vec<_>>(),
+                    "runs": t.runs.iter().map(RunResult::json).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             })
         })

@@ -51,6 +51,14 @@ impl Outcome {
     pub fn passed(&self) -> bool {
         matches!(self, Outcome::Passed)
     }
+
+    /// Why the run failed, if it did.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed(why) => Some(why),
+            _ => None,
+        }
+    }
 }
 
 impl RunResult {
@@ -74,6 +82,21 @@ impl RunResult {
     pub fn saturated(&self) -> bool {
         self.machine_busy.is_some_and(|b| b >= cpu::SATURATED)
             || self.throttled.is_some_and(|t| t >= cpu::THROTTLED)
+    }
+
+    /// The run as the JSON reports (grade's, stress's summary) give it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "run": self.run,
+            "passed": self.outcome.passed(),
+            "reason": self.outcome.reason(),
+            "secs": self.secs,
+            "cpu_secs": self.cpu_secs,
+            "machine_busy": self.machine_busy,
+            "throttled": self.throttled,
+            "saturated": self.saturated(),
+            "seed": self.seed,
+        })
     }
 }
 

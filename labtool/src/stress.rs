@@ -259,22 +259,10 @@ fn write_summary(dir: &Path, results: &[RunResult], profile: Profile) -> Result<
         .iter()
         .filter(|r| r.outcome != Outcome::Interrupted)
         .map(|r| {
-            let reason = match &r.outcome {
-                Outcome::Failed(why) => Some(why.as_str()),
-                _ => None,
-            };
-            json!({
-                "test": r.test,
-                "run": r.run,
-                "passed": r.outcome.passed(),
-                "reason": reason,
-                "secs": r.secs,
-                "cpu_secs": r.cpu_secs,
-                "machine_busy": r.machine_busy,
-                "throttled": r.throttled,
-                "seed": r.seed,
-                "log": (!r.outcome.passed()).then(|| r.log.display().to_string()),
-            })
+            let mut run = r.json();
+            run["test"] = json!(r.test);
+            run["log"] = json!((!r.outcome.passed()).then(|| r.log.display().to_string()));
+            run
         })
         .collect();
     let summary = json!({

@@ -32,7 +32,8 @@ pub struct Calls {
 struct Running {
     server: usize,
     call: &'static str,
-    thread: String,
+    /// A handle (no allocation); its name is read only for a failure.
+    thread: std::thread::Thread,
     since: Instant,
 }
 
@@ -53,16 +54,12 @@ impl Calls {
     /// timed call.
     pub fn time<T>(&self, server: usize, call: &'static str, f: impl FnOnce() -> T) -> T {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let thread = std::thread::current()
-            .name()
-            .unwrap_or("<unnamed>")
-            .to_owned();
         self.running.lock().insert(
             id,
             Running {
                 server,
                 call,
-                thread,
+                thread: std::thread::current(),
                 since: Instant::now(),
             },
         );
@@ -83,7 +80,7 @@ impl Calls {
             oldest.server,
             oldest.call,
             limit.as_secs(),
-            oldest.thread
+            oldest.thread.name().unwrap_or("<unnamed>")
         ))
     }
 }

@@ -119,12 +119,27 @@ impl<P: Incarnation> Group<P> {
 
     /// Server `i`'s running Raft peer, its calls timed.
     pub fn raft(&self, i: usize) -> Option<TimedRaft> {
-        let peer = self.peer(i)?;
-        Some(TimedRaft::new(
-            Arc::clone(peer.raft()),
-            i,
-            Arc::clone(&self.calls),
-        ))
+        self.peer(i).map(|p| self.timed(i, &p))
+    }
+
+    /// Every running server's Raft peer, its calls timed.
+    pub fn rafts(&self) -> Vec<(usize, TimedRaft)> {
+        self.peers()
+            .into_iter()
+            .map(|(i, p)| (i, self.timed(i, &p)))
+            .collect()
+    }
+
+    fn timed(&self, i: usize, peer: &P) -> TimedRaft {
+        TimedRaft::new(Arc::clone(peer.raft()), i, Arc::clone(&self.calls))
+    }
+
+    /// The first running server whose Raft believes it leads (Go's `rsm.Leader`), if any.
+    pub fn leader(&self) -> Option<usize> {
+        self.rafts()
+            .into_iter()
+            .find(|(_, raft)| raft.get_state().1)
+            .map(|(i, _)| i)
     }
 
     /// A failure that must end the test at once: a call into a server's code that has

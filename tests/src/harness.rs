@@ -135,15 +135,14 @@ fn attributed(panic: String) -> String {
 /// Runs the cluster's `finish` on a thread of its own and watches it like the test: a
 /// teardown that hangs in the code under test is reported, and left behind.
 fn finish<C: Cluster>(cluster: &Arc<C>, since: Instant) -> Result<(), String> {
-    let (tx, rx) = bounded(1);
     let worker = Arc::clone(cluster);
-    thread::Builder::new()
-        .name("teardown".into())
-        .spawn(move || {
-            let _ = tx.send(worker.finish());
-        })
-        .expect("cannot spawn the teardown thread");
-    match watch(&rx, &**cluster, since, Instant::now() + TEARDOWN_LIMIT) {
+    let finished = on_thread("teardown", move || worker.finish());
+    match watch(
+        &finished,
+        &**cluster,
+        since,
+        Instant::now() + TEARDOWN_LIMIT,
+    ) {
         Watched::Done(result) => result,
         Watched::Interrupted(reason) => Err(reason),
         Watched::TimedOut => Err(format!(
@@ -151,6 +150,19 @@ fn finish<C: Cluster>(cluster: &Arc<C>, since: Instant) -> Result<(), String> {
             TEARDOWN_LIMIT.as_secs()
         )),
     }
+}
+
+/// Runs `f` on a new thread named `name`; its result arrives on the receiver (never, if
+/// `f` hangs: the thread is then left behind).
+fn on_thread<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> Receiver<T> {
+    let (tx, rx) = bounded(1);
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .unwrap_or_else(|e| panic!("cannot spawn the thread '{name}': {e}"));
+    rx
 }
 
 /// Counts a running test for as long as it lives.
@@ -185,17 +197,11 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
     let running = Running::enter();
     let heading = format!("{title} ({} network)", cluster.network_label());
     let started = Instant::now();
-    let (done_tx, done_rx) = bounded(1);
     let worker = Arc::clone(&cluster);
-    let name = thread::current().name().unwrap_or("test").to_owned();
-    let name_of_test = name.clone();
-    thread::Builder::new()
-        .name(name)
-        .spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| body(&worker)));
-            let _ = done_tx.send(outcome.map_err(|p| panic_message(&*p)));
-        })
-        .expect("cannot spawn the test thread");
+    let name_of_test = thread::current().name().unwrap_or("test").to_owned();
+    let done_rx = on_thread(&name_of_test, move || {
+        catch_unwind(AssertUnwindSafe(|| body(&worker))).map_err(|p| panic_message(&*p))
+    });
 
     let failure = match watch(&done_rx, &*cluster, started, started + TEST_TIME_LIMIT) {
         Watched::Done(Ok(())) => None,
@@ -213,16 +219,9 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
         Some(message) => {
             // The verdict is made: wait a while for the teardown (so the timeline gets
             // written), but one stuck in the code under test changes nothing.
-            let (tx, rx) = bounded(1);
             let (worker, reason) = (Arc::clone(&cluster), message.clone());
-            thread::Builder::new()
-                .name("teardown".into())
-                .spawn(move || {
-                    worker.abort(&reason);
-                    let _ = tx.send(());
-                })
-                .expect("cannot spawn the teardown thread");
-            let _ = rx.recv_timeout(CALL_LIMIT + Duration::from_secs(2));
+            let aborted = on_thread("teardown", move || worker.abort(&reason));
+            let _ = aborted.recv_timeout(CALL_LIMIT + Duration::from_secs(2));
             Err(message)
         }
     };

@@ -224,11 +224,7 @@ impl KvTest {
 
     /// The first server that believes it leads, if any.
     pub fn find_leader(&self) -> Option<usize> {
-        self.group
-            .peers()
-            .into_iter()
-            .find(|&(i, _)| self.group.raft(i).is_some_and(|r| r.get_state().1))
-            .map(|(i, _)| i)
+        self.group.leader()
     }
 
     // ----- clerks -------------------------------------------------------------------------

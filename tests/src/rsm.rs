@@ -291,11 +291,7 @@ impl RsmTest {
 
     /// The first server that believes it leads (Go's `rsm.Leader`), if any.
     pub fn find_leader(&self) -> Option<usize> {
-        self.group
-            .peers()
-            .into_iter()
-            .find(|&(i, _)| self.group.raft(i).is_some_and(|r| r.get_state().1))
-            .map(|(i, _)| i)
+        self.group.leader()
     }
 }
 

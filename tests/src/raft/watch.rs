@@ -48,10 +48,7 @@ fn check_election_safety(
     leaders: &mut HashMap<u64, usize>,
     seen: &mut HashMap<usize, (u64, bool)>,
 ) {
-    for (i, _) in test.group.peers() {
-        let Some(raft) = test.group.raft(i) else {
-            continue;
-        };
+    for (i, raft) in test.group.rafts() {
         let (term, leader) = raft.get_state();
         if seen.insert(i, (term, leader)) != Some((term, leader)) {
             test.recorder().record(Event::State {
