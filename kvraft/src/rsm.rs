@@ -218,6 +218,8 @@ impl<S: StateMachine> Applier<S> {
                         self.sm.restore(&snapshot);
                         last = None;
                     }
+                    // A membership change (part 3E) holds no operation, but takes its index.
+                    ApplyMsg::Config { index, .. } => last = Some(index),
                 }
             }
             if let (Some(index), Some(limit)) = (last, self.snapshot_at)

@@ -1,6 +1,6 @@
 //! The reference Raft peer of raftlab: leader election (3A), log replication (3B),
-//! persistence (3C) and snapshots (3D), after the extended Raft paper (Ongaro and
-//! Ousterhout, 2014) and the MIT 6.5840 lab API.
+//! persistence (3C), snapshots (3D) and membership change (3E), after the extended Raft
+//! paper (Ongaro and Ousterhout, 2014), Ongaro's thesis (2014) and the MIT 6.5840 lab API.
 //!
 //! A service (the tester, or the KV server) creates one [`Raft`] per peer, registers
 //! [`Raft::service`] on the peer's labrpc server, and hands it commands with
@@ -8,31 +8,42 @@
 //! the apply channel as an [`ApplyMsg::Command`]; a snapshot that a leader installs comes
 //! back as an [`ApplyMsg::Snapshot`].
 //!
+//! Part 3E adds membership change without touching that API: [`Raft::with_initial_voters`]
+//! starts a peer of a cluster smaller than its set of ends (or, with no voters, a server
+//! that waits to be added); the leader's [`Raft::add_learner`], [`Raft::change_voters`]
+//! and [`Raft::transfer_leadership`] change the cluster; a committed configuration comes
+//! back on the apply channel as an [`ApplyMsg::Config`], at its own log index.
+//!
 //! Layout:
 //! - [`node`]: the protocol — the peer's state and one function per rule of Figure 2
 //!   and §7, free of threads and clocks, with unit tests;
 //! - `peer`: the thread that owns a node and carries out its effects (persist, answer,
 //!   send, apply), and the labrpc service;
+//! - [`config`]: cluster configurations and their quorums (3E);
 //! - [`log`], [`messages`], [`persist`]: the log with its snapshot cut, the RPCs, and the
 //!   encoding of the persistent state.
 //!
 //! Logging goes through the `log` crate at debug level with one target per topic
 //! (`raft::vote`, `raft::append`, `raft::commit`, `raft::leader`, `raft::term`,
-//! `raft::snapshot`, `raft::client`), so `RUST_LOG=raft::vote=debug` shows elections only.
+//! `raft::snapshot`, `raft::client`, `raft::config`), so `RUST_LOG=raft::vote=debug` shows elections only.
 //! Every line starts with the peer (`S2`) and its term (`T5`).
 
+pub mod config;
 pub mod log;
 pub mod messages;
 pub mod node;
 mod peer;
 pub mod persist;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use persister::Persister;
+
+pub use config::{ChangeError, Config};
 
 /// What a peer hands its service, in log order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +56,9 @@ pub enum ApplyMsg {
         term: u64,
         snapshot: Vec<u8>,
     },
+    /// Part 3E: a committed configuration and its log index (it takes the place of a
+    /// command there).
+    Config { index: u64, config: Config },
 }
 
 /// One Raft peer. Dropping it kills it.
@@ -70,7 +84,23 @@ impl Raft {
         persister: Arc<Persister>,
         apply: Sender<ApplyMsg>,
     ) -> Self {
-        let handle = peer::spawn(peers, me, Arc::clone(&persister), apply);
+        let all = (0..peers.len()).collect();
+        Self::with_initial_voters(peers, me, all, persister, apply)
+    }
+
+    /// Part 3E: like [`Raft::new`], but a log without a configuration means a cluster of
+    /// `voters` only (the others of `peers` are servers it may add later). A server that
+    /// starts outside the cluster, to be added, gets no voters: it never campaigns and
+    /// waits for a leader to send it the log. Once the log (or the snapshot) holds a
+    /// configuration, that one counts, on every restart.
+    pub fn with_initial_voters(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        voters: BTreeSet<usize>,
+        persister: Arc<Persister>,
+        apply: Sender<ApplyMsg>,
+    ) -> Self {
+        let handle = peer::spawn(peers, me, voters, Arc::clone(&persister), apply);
         Self {
             events: handle.events,
             published: handle.published,
@@ -103,6 +133,37 @@ impl Raft {
     /// saved.
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
         peer::snapshot(&self.events, index, snapshot);
+    }
+
+    /// Part 3E, on the leader: adds `server` as a learner, which gets the log but no vote.
+    /// Returns the index and term of the configuration entry; it is committed when it
+    /// comes back as an [`ApplyMsg::Config`]. Refused with the reason
+    /// ([`ChangeError`]) if this peer is not the leader, a change is in flight, the leader
+    /// has committed nothing of its term yet, or the server is unknown or a member.
+    pub fn add_learner(&self, server: usize) -> Result<(u64, u64), ChangeError> {
+        peer::add_learner(&self.events, server)
+    }
+
+    /// Part 3E, on the leader: makes `voters` the voters. A voter more or less is a
+    /// single-server change; any other change goes through joint consensus (C_old,new,
+    /// then C_new, which the leader appends once C_old,new commits). New voters must be
+    /// learners that hold everything committed. Returns the index and term of the first
+    /// configuration entry, or why the change was refused ([`ChangeError`]).
+    pub fn change_voters(&self, voters: &[usize]) -> Result<(u64, u64), ChangeError> {
+        peer::change_voters(&self.events, voters.iter().copied().collect())
+    }
+
+    /// Part 3E, on the leader: hands leadership to the voter `to` (thesis §3.10). The
+    /// leader takes no commands until `to` has been elected or the transfer was given up
+    /// (after an election timeout). Returns once the transfer has begun.
+    pub fn transfer_leadership(&self, to: usize) -> Result<(), ChangeError> {
+        peer::transfer(&self.events, to)
+    }
+
+    /// Part 3E: the configuration in effect on this peer (the latest in its log,
+    /// committed or not).
+    pub fn membership(&self) -> Config {
+        self.published.config()
     }
 
     /// The size of the saved raft state, for a service that snapshots when it grows.

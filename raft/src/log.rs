@@ -3,16 +3,25 @@
 //!
 //! The log remembers the index and term of the last entry the snapshot covers (the
 //! *start*); `term_at(start)` answers with that term so that AppendEntries consistency
-//! checks work across the cut. Index 0 with term 0 is the start of an uncut log.
+//! checks work across the cut. Index 0 with term 0 is the start of an uncut log. For
+//! part 3E it also remembers the configuration in effect at the cut, the last one that
+//! the snapshot replaced.
+//!
+//! A log serializes (serde) as it is, cut and all, for the persister.
 
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
 use crate::messages::Entry;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Log {
     start_index: u64,
     start_term: u64,
     /// `entries[i]` has index `start_index + 1 + i`.
     entries: Vec<Entry>,
+    /// The latest configuration at or before the cut (part 3E), if any entry had one.
+    start_config: Option<Config>,
 }
 
 impl Log {
@@ -27,7 +36,14 @@ impl Log {
             start_index,
             start_term,
             entries,
+            start_config: None,
         }
+    }
+
+    /// The same log, with `config` as the configuration in effect at its cut.
+    pub fn with_start_config(mut self, config: Option<Config>) -> Self {
+        self.start_config = config;
+        self
     }
 
     /// The index of the last entry a snapshot replaced (0 if none).
@@ -46,6 +62,25 @@ impl Log {
 
     pub fn last_term(&self) -> u64 {
         self.entries.last().map_or(self.start_term, |e| e.term)
+    }
+
+    /// The configuration in effect at the cut (part 3E), if one was recorded.
+    pub fn start_config(&self) -> Option<&Config> {
+        self.start_config.as_ref()
+    }
+
+    /// The latest configuration in the log and the index of its entry (the start index
+    /// for the one at the cut), if the log has one (part 3E).
+    pub fn latest_config(&self) -> Option<(u64, &Config)> {
+        let after_cut = self
+            .entries
+            .iter()
+            .rposition(|e| e.config.is_some())
+            .map(|i| (self.start_index + 1 + i as u64, self.entries[i].config.as_ref()));
+        match after_cut {
+            Some((index, Some(config))) => Some((index, config)),
+            _ => self.start_config.as_ref().map(|c| (self.start_index, c)),
+        }
     }
 
     /// The entries after the cut, in order.
@@ -115,7 +150,8 @@ impl Log {
         }
     }
 
-    /// Moves the cut forward to `index` (a snapshot now covers it), keeping later entries.
+    /// Moves the cut forward to `index` (a snapshot now covers it), keeping later entries
+    /// and the latest configuration up to the cut.
     pub fn compact_to(&mut self, index: u64, term: u64) {
         assert!(
             index > self.start_index && index <= self.last_index(),
@@ -124,16 +160,21 @@ impl Log {
             self.last_index()
         );
         let drop = (index - self.start_index) as usize;
+        if let Some(config) = self.entries[..drop].iter().rev().find_map(|e| e.config.clone()) {
+            self.start_config = Some(config);
+        }
         self.entries.drain(..drop);
         self.start_index = index;
         self.start_term = term;
     }
 
-    /// Discards every entry and restarts the log after (`index`, `term`).
-    pub fn reset_to(&mut self, index: u64, term: u64) {
+    /// Discards every entry and restarts the log after (`index`, `term`), where `config`
+    /// was in effect (an InstallSnapshot's configuration, part 3E).
+    pub fn reset_to(&mut self, index: u64, term: u64, config: Option<Config>) {
         self.entries.clear();
         self.start_index = index;
         self.start_term = term;
+        self.start_config = config;
     }
 }
 
@@ -142,10 +183,7 @@ mod tests {
     use super::*;
 
     fn e(term: u64) -> Entry {
-        Entry {
-            term,
-            command: vec![term as u8],
-        }
+        Entry::new(term, vec![term as u8])
     }
 
     /// Terms by index: 1:1 2:1 3:2 4:2 5:2 6:3
@@ -204,11 +242,31 @@ mod tests {
         // The start counts as the last entry of its term when nothing later has it.
         log.compact_to(5, 2);
         assert_eq!(log.last_index_of_term(2), Some(5));
-        log.reset_to(10, 4);
+        log.reset_to(10, 4, None);
         assert_eq!(
             (log.last_index(), log.last_term(), log.entries().len()),
             (10, 4, 0)
         );
+    }
+
+    #[test]
+    fn the_latest_configuration_survives_the_cut() {
+        let mut log = sample();
+        assert_eq!(log.latest_config(), None);
+        let c1 = Config::of_voters([0, 1, 2]);
+        let c2 = Config::of_voters([0, 1]);
+        log.push(Entry::config(3, c1.clone())); // index 7
+        log.push(e(3));
+        assert_eq!(log.latest_config(), Some((7, &c1)));
+        log.compact_to(8, 3);
+        assert_eq!(log.latest_config(), Some((8, &c1)));
+        log.push(Entry::config(3, c2.clone())); // index 9
+        assert_eq!(log.latest_config(), Some((9, &c2)));
+        // Truncating a configuration entry away brings back the one before it.
+        log.truncate_from(9);
+        assert_eq!(log.latest_config(), Some((8, &c1)));
+        log.reset_to(20, 4, Some(c2.clone()));
+        assert_eq!(log.latest_config(), Some((20, &c2)));
     }
 
     #[test]

@@ -1,15 +1,40 @@
-//! What peers say to each other: the three RPCs of the Raft paper (Figure 2 and §7), plus
-//! the log entry they carry.
+//! What peers say to each other: the three RPCs of the Raft paper (Figure 2 and §7), the
+//! TimeoutNow of leadership transfer (part 3E, thesis §3.10), and the log entry they
+//! carry.
 
 use serde::{Deserialize, Serialize};
 
-/// One log entry: the term in which a leader received the command, and the command as the
-/// service encoded it.
+use crate::config::Config;
+
+/// One log entry: the term in which a leader received it, and either a command as the
+/// service encoded it or (part 3E) a new cluster configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub term: u64,
     #[serde(with = "serde_bytes")]
     pub command: Vec<u8>,
+    /// `Some` for a configuration entry (part 3E), whose `command` is empty.
+    pub config: Option<Config>,
+}
+
+impl Entry {
+    /// A command entry.
+    pub fn new(term: u64, command: Vec<u8>) -> Self {
+        Self {
+            term,
+            command,
+            config: None,
+        }
+    }
+
+    /// A configuration entry (part 3E).
+    pub fn config(term: u64, config: Config) -> Self {
+        Self {
+            term,
+            command: Vec::new(),
+            config: Some(config),
+        }
+    }
 }
 
 /// Invoked by candidates to gather votes (§5.2).
@@ -19,6 +44,10 @@ pub struct RequestVoteArgs {
     pub candidate: usize,
     pub last_log_index: u64,
     pub last_log_term: u64,
+    /// Part 3E: the election follows a leader's TimeoutNow (a leadership transfer), so
+    /// servers that heard from that leader recently must not ignore it (thesis §4.2.3).
+    /// `false` in every other election.
+    pub transfer: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +89,27 @@ pub struct InstallSnapshotArgs {
     pub leader: usize,
     pub last_included_index: u64,
     pub last_included_term: u64,
+    /// Part 3E: the configuration in effect at `last_included_index` (the log's start
+    /// configuration), `None` if the leader's log never recorded one.
+    pub config: Option<Config>,
     #[serde(with = "serde_bytes")]
     pub snapshot: Vec<u8>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallSnapshotReply {
+    pub term: u64,
+}
+
+/// Part 3E: the leader of `term` tells a caught-up voter to start an election at once
+/// (leadership transfer, thesis §3.10).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutNowArgs {
+    pub term: u64,
+    pub leader: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutNowReply {
     pub term: u64,
 }

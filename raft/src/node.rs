@@ -23,17 +23,35 @@
 //! | AppendEntries receiver, rules 1–5 | [`Node::handle_append_entries`], [`Node::append_new_entries`] |
 //! | InstallSnapshot receiver (§7) | [`Node::handle_install_snapshot`] |
 //! | Service snapshot, log compaction (§7) | [`Node::snapshot`] |
+//!
+//! And part 3E, membership change (§6 of the extended paper, Ongaro's thesis ch. 4 and
+//! §3.10):
+//!
+//! | rule | function | thesis |
+//! |---|---|---|
+//! | The latest configuration in the log is in effect, committed or not; truncating it away reverts to the one before | [`Node::refresh_config`] | §4.1 |
+//! | Learners and servers outside the configuration never campaign | [`Node::tick`] | §4.2.1 |
+//! | Elections and commits need a majority of each set of voters (joint consensus) | [`Config::has_quorum`], [`Config::quorum_index`] | §4.3 |
+//! | A new server joins as a learner and gets a vote only once caught up | [`Node::add_learner`], [`Node::caught_up`] | §4.2.1 |
+//! | One change at a time, and none before the leader has committed an entry of its term | [`Node::check_change_allowed`] | §4.1, raft-dev 2015 |
+//! | One voter more or less: a single-server change; anything else: C_old,new, then C_new | [`Node::change_voters`], [`Node::finish_joint_change`] | §4.1, §4.3 |
+//! | A leader that removed itself leads until C_new commits, then steps down | [`Node::step_down_if_removed`] | §4.2.2 |
+//! | Ignore RequestVote within the minimum election timeout of hearing from a leader | [`Node::ignores_vote_request`] | §4.2.3 |
+//! | Leadership transfer: catch the target up, TimeoutNow, take no commands meanwhile | [`Node::transfer_leadership`], [`Node::continue_transfer`], [`Node::handle_timeout_now`] | §3.10 |
 
 use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
+use std::collections::BTreeSet;
+
 use crate::ApplyMsg;
+use crate::config::{ChangeError, Config};
 use crate::log::Log;
 use crate::messages::{
     AppendEntriesArgs, AppendEntriesReply, Entry, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply,
+    RequestVoteArgs, RequestVoteReply, TimeoutNowArgs, TimeoutNowReply,
 };
 use crate::persist::{self, Persistent};
 
@@ -44,6 +62,16 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 /// Election timeouts are drawn uniformly from this range of milliseconds: well above the
 /// heartbeat interval, and short enough to elect a new leader within the tests' 5 s.
 pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
+
+/// The shortest election timeout. A server that heard from a current leader less than
+/// this long ago ignores RequestVote (part 3E, thesis §4.2.3): no follower of a live
+/// leader can have timed out yet, so such a request comes from a server that left the
+/// cluster or was cut off.
+pub const MIN_ELECTION_TIMEOUT: Duration = Duration::from_millis(ELECTION_TIMEOUT_MS.start);
+
+/// A leadership transfer that has not made the target leader within this long is
+/// abandoned, and the leader takes commands again (thesis §3.10: "an election timeout").
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_millis(ELECTION_TIMEOUT_MS.end);
 
 /// The most entries one AppendEntries carries.
 pub const MAX_ENTRIES_PER_APPEND: usize = 1000;
@@ -79,6 +107,7 @@ pub enum Request {
     Vote(RequestVoteArgs),
     Append(AppendEntriesArgs),
     Snapshot(InstallSnapshotArgs),
+    TimeoutNow(TimeoutNowArgs),
 }
 
 /// What a leader remembers of an AppendEntries it sent, to read the reply.
@@ -159,6 +188,18 @@ struct Leadership {
     commit_sent: Vec<u64>,
     /// When the peer must next be sent something.
     due: Vec<Instant>,
+    /// A leadership transfer under way (part 3E).
+    transfer: Option<Transfer>,
+}
+
+/// A leadership transfer under way (thesis §3.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Transfer {
+    to: usize,
+    /// When it is abandoned.
+    deadline: Instant,
+    /// Whether the target has been sent its TimeoutNow.
+    told: bool,
 }
 
 impl Leadership {
@@ -170,6 +211,7 @@ impl Leadership {
             failures: vec![0; peers],
             commit_sent: vec![0; peers],
             due: vec![now; peers],
+            transfer: None,
         }
     }
 
@@ -221,6 +263,16 @@ pub struct Node {
     election_deadline: Instant,
     rng: Xoshiro256PlusPlus,
     out: Outbox,
+    // Membership (part 3E).
+    /// The configuration of a server whose log has none: every peer a voter, unless
+    /// [`Node::with_initial_voters`] says otherwise.
+    bootstrap: Config,
+    /// The configuration in effect ([`Node::refresh_config`]).
+    config: Config,
+    /// The index of the entry that holds `config` (0 for the bootstrap one).
+    config_index: u64,
+    /// When this peer last heard from a current leader (§4.2.3).
+    leader_contact: Option<Instant>,
 }
 
 impl Node {
@@ -250,9 +302,23 @@ impl Node {
             election_deadline: now,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             out: Outbox::default(),
+            bootstrap: Config::of_voters(0..peers),
+            config: Config::default(),
+            config_index: 0,
+            leader_contact: None,
         };
+        node.refresh_config();
         node.reset_election_timer(now);
         node
+    }
+
+    /// Part 3E: the same node, but a cluster whose log holds no configuration consists of
+    /// `voters` only (an empty set for a server that starts outside the cluster and waits
+    /// to be added).
+    pub fn with_initial_voters(mut self, voters: impl IntoIterator<Item = usize>) -> Self {
+        self.bootstrap = Config::of_voters(voters);
+        self.refresh_config();
+        self
     }
 
     // ----- reading the state -------------------------------------------------------------
@@ -285,6 +351,11 @@ impl Node {
         self.last_applied
     }
 
+    /// The configuration in effect: the latest in the log (part 3E).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The service's latest snapshot (covering the log up to its start).
     pub fn snapshot_bytes(&self) -> &[u8] {
         &self.snapshot
@@ -299,9 +370,10 @@ impl Node {
     pub fn next_deadline(&self) -> Instant {
         match &self.role {
             Role::Leader(l) => {
-                self.others().map(|p| l.due[p]).min().unwrap_or_else(|| {
+                let due = self.others().map(|p| l.due[p]).min().unwrap_or_else(|| {
                     self.election_deadline.max(Instant::now()) + HEARTBEAT_INTERVAL
-                })
+                });
+                l.transfer.map_or(due, |t| due.min(t.deadline))
             }
             _ => self.election_deadline,
         }
@@ -315,7 +387,8 @@ impl Node {
     // ----- timers ------------------------------------------------------------------------
 
     /// Runs the timers: a follower or candidate whose election timeout has passed starts
-    /// an election; a leader sends to every follower that is due.
+    /// an election, if it is a voter (learners and servers outside the configuration
+    /// never campaign, part 3E); a leader sends to every follower that is due.
     pub fn tick(&mut self, now: Instant) {
         match &self.role {
             Role::Leader(l) => {
@@ -323,8 +396,15 @@ impl Node {
                 for peer in due {
                     self.replicate_to(peer, now);
                 }
+                self.continue_transfer(now);
             }
-            _ if now >= self.election_deadline => self.start_election(now),
+            _ if now >= self.election_deadline => {
+                if self.config.is_voter(self.me) {
+                    self.start_election(now, false);
+                } else {
+                    self.reset_election_timer(now);
+                }
+            }
             _ => {}
         }
     }
@@ -371,9 +451,15 @@ impl Node {
                 .log
                 .entry(self.last_applied)
                 .expect("committed entries after the snapshot are in the log");
-            self.out.applies.push(ApplyMsg::Command {
-                index: self.last_applied,
-                command: entry.command.clone(),
+            self.out.applies.push(match &entry.config {
+                Some(config) => ApplyMsg::Config {
+                    index: self.last_applied,
+                    config: config.clone(),
+                },
+                None => ApplyMsg::Command {
+                    index: self.last_applied,
+                    command: entry.command.clone(),
+                },
             });
         }
         // solution:skeleton
@@ -384,8 +470,9 @@ impl Node {
     // ----- elections ---------------------------------------------------------------------
 
     /// "On conversion to candidate, start election: increment currentTerm, vote for self,
-    /// reset election timer, send RequestVote RPCs to all other servers."
-    pub fn start_election(&mut self, now: Instant) {
+    /// reset election timer, send RequestVote RPCs to all other servers." `transfer`
+    /// (part 3E, false until then) marks an election that a leader's TimeoutNow asked for.
+    pub fn start_election(&mut self, now: Instant, transfer: bool) {
         // solution:begin 3A Become a candidate and ask every other peer for its vote.
         self.term += 1;
         self.voted_for = Some(self.me);
@@ -395,20 +482,24 @@ impl Node {
         self.role = Role::Candidate { votes };
         self.reset_election_timer(now);
         trace!(self, "vote", "starts an election");
-        if self.peers == 1 {
-            return self.become_leader(now);
+        let me = self.me;
+        if self.config.has_quorum(|p| p == me) {
+            return self.become_leader(now); // a one-voter cluster
         }
         let args = RequestVoteArgs {
             term: self.term,
             candidate: self.me,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
+            transfer,
         };
-        for peer in self.others() {
-            self.out.sends.push((peer, Request::Vote(args.clone())));
+        for peer in self.config.all_voters() {
+            if peer != me {
+                self.out.sends.push((peer, Request::Vote(args.clone())));
+            }
         }
         // solution:skeleton
-        // let _ = now;
+        // let _ = (now, transfer);
         // todo!("3A: become a candidate and ask every other peer for its vote")
         // solution:end
     }
@@ -422,6 +513,12 @@ impl Node {
         now: Instant,
     ) -> RequestVoteReply {
         // solution:begin 3A Reply to a vote request (Figure 2, RequestVote RPC, receiver implementation).
+        if self.ignores_vote_request(args, now) {
+            return RequestVoteReply {
+                term: self.term,
+                vote_granted: false,
+            };
+        }
         self.adopt_term_if_newer(args.term, now);
         let grant = args.term == self.term
             && self.voted_for.is_none_or(|v| v == args.candidate)
@@ -474,8 +571,7 @@ impl Node {
         };
         if reply.vote_granted {
             votes[from] = true;
-            let granted = votes.iter().filter(|&&v| v).count();
-            if granted > self.peers / 2 {
+            if self.config.has_quorum(|p| votes[p]) {
                 self.become_leader(now);
             }
         }
@@ -497,6 +593,8 @@ impl Node {
         self.send_heartbeats(now);
         // A one-peer cluster commits on its own.
         self.advance_commit_index(now);
+        // Part 3E: a joint configuration that an earlier leader committed is finished now.
+        self.finish_joint_change(now);
     }
 
     // ----- replication: leader side ------------------------------------------------------
@@ -506,13 +604,10 @@ impl Node {
     /// it after [`REPLICATION_DELAY`], together with any commands that follow it by then.
     pub fn start(&mut self, command: Vec<u8>, now: Instant) -> Option<(u64, u64)> {
         // solution:begin 3B Append the command to the leader's log and start replicating it.
-        if !self.is_leader() {
+        if !self.is_leader() || self.transferring().is_some() {
             return None;
         }
-        let index = self.log.push(Entry {
-            term: self.term,
-            command,
-        });
+        let index = self.log.push(Entry::new(self.term, command));
         self.out.persist = true;
         trace!(self, "client", "starts command at index {index}");
         let others: Vec<usize> = self.others().collect();
@@ -582,6 +677,7 @@ impl Node {
                 leader: self.me,
                 last_included_index: start,
                 last_included_term: self.log.start_term(),
+                config: self.log.start_config().cloned(),
                 snapshot: self.snapshot.clone(),
             })
         };
@@ -648,6 +744,7 @@ impl Node {
         if more {
             self.replicate_to(from, now);
         }
+        self.continue_transfer(now);
     }
     // solution:skeleton
     // solution:end
@@ -684,16 +781,18 @@ impl Node {
         let Role::Leader(l) = &self.role else {
             return;
         };
-        let mut matched: Vec<u64> = l.match_index.clone();
-        matched[self.me] = self.log.last_index();
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_holds = matched[self.peers / 2];
+        let (me, last) = (self.me, self.log.last_index());
+        let majority_holds = self
+            .config
+            .quorum_index(|p| if p == me { last } else { l.match_index[p] });
         if majority_holds > self.commit_index && self.log.term_at(majority_holds) == Some(self.term)
         {
             trace!(self, "commit", "commits up to {majority_holds}");
             self.commit_index = majority_holds;
             self.apply_committed();
             self.notify_commit(now);
+            self.finish_joint_change(now);
+            self.step_down_if_removed(now);
         }
         // solution:skeleton
         // let _ = now;
@@ -748,6 +847,7 @@ impl Node {
             self.role = Role::Follower;
         }
         self.reset_election_timer(now);
+        self.leader_contact = Some(now);
 
         // Skip the part of the request that the snapshot covers.
         let start = self.log.start_index();
@@ -802,6 +902,7 @@ impl Node {
     /// after it: a late, shorter request must not cut off entries a later one added.
     pub fn append_new_entries(&mut self, prev_index: u64, entries: &[Entry]) {
         // solution:begin 3B Append the new entries, truncating only at a real conflict.
+        let mut truncated = false;
         for (offset, entry) in entries.iter().enumerate() {
             let index = prev_index + 1 + offset as u64;
             match self.log.term_at(index) {
@@ -813,11 +914,17 @@ impl Node {
                         self.me
                     );
                     self.log.truncate_from(index);
+                    truncated = true;
                 }
                 None => {}
             }
             for entry in &entries[offset..] {
                 self.log.push(entry.clone());
+            }
+            // Part 3E: a configuration takes effect when appended, and one truncated away
+            // gives way to the one before it.
+            if truncated || entries[offset..].iter().any(|e| e.config.is_some()) {
+                self.refresh_config();
             }
             self.out.persist = true;
             trace!(self, "append", "appends up to {}", self.log.last_index());
@@ -845,6 +952,7 @@ impl Node {
         self.log.compact_to(index, term);
         self.snapshot = snapshot;
         self.out.persist = true;
+        self.refresh_config();
         trace!(self, "snapshot", "cuts its log at {index}");
         // solution:skeleton
         // let _ = (index, snapshot);
@@ -867,13 +975,15 @@ impl Node {
         }
         self.role = Role::Follower;
         self.reset_election_timer(now);
+        self.leader_contact = Some(now);
         let (index, term) = (args.last_included_index, args.last_included_term);
         if index > self.commit_index {
             if self.log.term_at(index) == Some(term) {
                 self.log.compact_to(index, term);
             } else {
-                self.log.reset_to(index, term);
+                self.log.reset_to(index, term, args.config.clone());
             }
+            self.refresh_config();
             self.snapshot = args.snapshot.clone();
             self.commit_index = index;
             self.last_applied = index;
@@ -921,9 +1031,331 @@ impl Node {
         }
     }
 
+    /// Every other member of the configuration: the servers a leader replicates to.
     fn others(&self) -> impl Iterator<Item = usize> + use<> {
-        let (me, peers) = (self.me, self.peers);
-        (0..peers).filter(move |&p| p != me)
+        let me = self.me;
+        self.config.members().into_iter().filter(move |&p| p != me)
+    }
+
+    // ----- membership (part 3E) ----------------------------------------------------------
+
+    /// "A server always uses the latest configuration in its log, regardless of whether
+    /// the entry is committed" (thesis §4.1): the latest configuration entry, else the
+    /// one at the log's cut, else the bootstrap one. Called whenever the log gains or
+    /// loses a configuration entry, so one that a conflict truncates away gives way to
+    /// the one before it.
+    pub fn refresh_config(&mut self) {
+        // solution:begin 3E Put the latest configuration in the log (or the log's start configuration, or the bootstrap one) in effect.
+        let (index, config) = match self.log.latest_config() {
+            Some((index, config)) => (index, config.clone()),
+            None => (0, self.bootstrap.clone()),
+        };
+        if config != self.config {
+            trace!(self, "config", "now in effect: {config} (index {index})");
+        }
+        self.config = config;
+        self.config_index = index;
+        // solution:skeleton
+        // // Before 3E no log holds a configuration: the bootstrap one is in effect.
+        // if self.log.latest_config().is_some() {
+        //     todo!("3E: put the latest configuration in the log (or the log's start configuration) in effect")
+        // }
+        // self.config = self.bootstrap.clone();
+        // self.config_index = 0;
+        // solution:end
+    }
+
+    /// Thesis §4.2.3: "if a server receives a RequestVote request within the minimum
+    /// election timeout of hearing from a current leader, it does not update its term or
+    /// grant its vote." A leader counts as hearing from itself. An election that a
+    /// leader's TimeoutNow started is the exception. So a server that was removed (or cut
+    /// off) and times out cannot depose a leader that the others still hear.
+    pub fn ignores_vote_request(&self, args: &RequestVoteArgs, now: Instant) -> bool {
+        // solution:begin 3E Ignore a vote request while a current leader was heard from recently (§4.2.3), unless it follows a TimeoutNow.
+        let recent = self.is_leader()
+            || self
+                .leader_contact
+                .is_some_and(|at| now < at + MIN_ELECTION_TIMEOUT);
+        if recent && !args.transfer {
+            trace!(
+                self,
+                "vote", "ignores S{}'s vote request for term {}: heard from a leader recently", args.candidate, args.term
+            );
+        }
+        recent && !args.transfer
+        // solution:skeleton
+        // let _ = (args, now);
+        // todo!("3E: ignore a vote request while a current leader was heard from recently (§4.2.3), unless it follows a TimeoutNow")
+        // solution:end
+    }
+
+    /// Whether this leader may append a configuration entry now: it leads, no transfer is
+    /// under way, the latest configuration is committed and not joint (one change at a
+    /// time, §4.1), and it has committed an entry of its own term (the fix to
+    /// single-server changes, Ongaro on raft-dev, 2015: otherwise its entry could
+    /// conflict with an uncommitted one of an earlier leader, and two majorities that do
+    /// not overlap could each commit).
+    pub fn check_change_allowed(&self) -> Result<(), ChangeError> {
+        // solution:begin 3E Refuse a configuration change unless this leader may append one now.
+        if !self.is_leader() {
+            return Err(ChangeError::NotLeader);
+        }
+        if let Some(to) = self.transferring() {
+            return Err(ChangeError::TransferInProgress { to });
+        }
+        if self.config_index > self.commit_index || self.config.is_joint() {
+            return Err(ChangeError::ChangeInFlight {
+                index: self.config_index,
+            });
+        }
+        if self.log.term_at(self.commit_index) != Some(self.term) {
+            return Err(ChangeError::NothingCommittedInTerm { term: self.term });
+        }
+        Ok(())
+        // solution:skeleton
+        // todo!("3E: refuse a configuration change unless this leader may append one now")
+        // solution:end
+    }
+
+    /// Thesis §4.2.1: a server gets a vote only once, as a learner, it holds everything
+    /// committed, so adding it cannot stall commits while it catches up.
+    pub fn caught_up(&self, server: usize) -> bool {
+        // solution:begin 3E Whether a learner holds everything committed (§4.2.1).
+        let Role::Leader(l) = &self.role else {
+            return false;
+        };
+        self.config.is_learner(server) && l.match_index[server] >= self.commit_index
+        // solution:skeleton
+        // let _ = server;
+        // todo!("3E: whether a learner holds everything committed (§4.2.1)")
+        // solution:end
+    }
+
+    /// Adds `server` as a learner: it gets the log (or the snapshot) but no vote.
+    /// Returns the index and term of the configuration entry.
+    pub fn add_learner(&mut self, server: usize, now: Instant) -> Result<(u64, u64), ChangeError> {
+        // solution:begin 3E Append a configuration with `server` as a learner.
+        if server >= self.peers {
+            return Err(ChangeError::UnknownServer(server));
+        }
+        self.check_change_allowed()?;
+        if self.config.members().contains(&server) {
+            return Err(ChangeError::Unchanged);
+        }
+        let mut config = self.config.clone();
+        config.learners.insert(server);
+        Ok(self.append_config(config, now))
+        // solution:skeleton
+        // let _ = (server, now);
+        // todo!("3E: append a configuration with `server` as a learner")
+        // solution:end
+    }
+
+    /// Makes `voters` the voters. New voters must be caught-up learners. One voter more
+    /// or less is a single-server change: the new configuration at once (§4.1). Anything
+    /// else goes through joint consensus: C_old,new now, C_new once that commits (§4.3).
+    /// Removed voters leave the cluster. Returns the index and term of the entry.
+    pub fn change_voters(
+        &mut self,
+        voters: &BTreeSet<usize>,
+        now: Instant,
+    ) -> Result<(u64, u64), ChangeError> {
+        // solution:begin 3E Append the new configuration: single-server or joint.
+        if let Some(&unknown) = voters.iter().find(|&&p| p >= self.peers) {
+            return Err(ChangeError::UnknownServer(unknown));
+        }
+        if voters.is_empty() {
+            return Err(ChangeError::NoVoters);
+        }
+        self.check_change_allowed()?;
+        let old = self.config.voters.clone();
+        if *voters == old {
+            return Err(ChangeError::Unchanged);
+        }
+        if let Some(&server) = voters
+            .iter()
+            .find(|&&p| !old.contains(&p) && !self.caught_up(p))
+        {
+            let matched = match &self.role {
+                Role::Leader(l) => l.match_index[server],
+                _ => 0,
+            };
+            return Err(ChangeError::NotCaughtUp {
+                server,
+                matched,
+                commit: self.commit_index,
+            });
+        }
+        let single = voters.symmetric_difference(&old).count() == 1;
+        let config = Config {
+            voters: voters.clone(),
+            outgoing: (!single).then_some(old),
+            learners: self.config.learners.difference(voters).copied().collect(),
+        };
+        Ok(self.append_config(config, now))
+        // solution:skeleton
+        // let _ = (voters, now);
+        // todo!("3E: append the new configuration: single-server or joint")
+        // solution:end
+    }
+
+    /// Appends `config` as the leader and puts it in effect at once (§4.1: not when it
+    /// commits); it goes out like any entry.
+    fn append_config(&mut self, config: Config, now: Instant) -> (u64, u64) {
+        // solution:begin 3E Append a configuration entry, put it in effect, and replicate it.
+        let index = self.log.push(Entry::config(self.term, config));
+        self.out.persist = true;
+        self.refresh_config();
+        trace!(self, "config", "appends {} at index {index}", self.config);
+        let others: Vec<usize> = self.others().collect();
+        if let Role::Leader(l) = &mut self.role {
+            for peer in others {
+                if l.idle(peer) {
+                    l.due_by(peer, now + REPLICATION_DELAY);
+                }
+            }
+        }
+        self.advance_commit_index(now);
+        (index, self.term)
+        // solution:skeleton
+        // let _ = (config, now);
+        // todo!("3E: append a configuration entry, put it in effect, and replicate it")
+        // solution:end
+    }
+
+    /// §4.3: once C_old,new is committed, the leader appends C_new.
+    pub fn finish_joint_change(&mut self, now: Instant) {
+        // solution:begin 3E Once the joint configuration is committed, append C_new.
+        if !self.is_leader() || !self.config.is_joint() || self.config_index > self.commit_index {
+            return;
+        }
+        let config = Config {
+            outgoing: None,
+            ..self.config.clone()
+        };
+        self.append_config(config, now);
+        // solution:skeleton
+        // if self.config.is_joint() {
+        //     let _ = now;
+        //     todo!("3E: once the joint configuration is committed, append C_new")
+        // }
+        // solution:end
+    }
+
+    /// §4.2.2: a leader that is not a voter of C_new keeps leading (replicating, counting
+    /// only the new voters) until C_new commits, then steps down. Outside the
+    /// configuration it never campaigns again.
+    pub fn step_down_if_removed(&mut self, now: Instant) {
+        // solution:begin 3E Step down once a configuration without this leader is committed.
+        if self.is_leader()
+            && !self.config.is_voter(self.me)
+            && self.config_index <= self.commit_index
+        {
+            trace!(self, "leader", "steps down: committed {} without it", self.config);
+            self.role = Role::Follower;
+            self.reset_election_timer(now);
+        }
+        // solution:skeleton
+        // if !self.config.is_voter(self.me) {
+        //     let _ = now;
+        //     todo!("3E: step down once a configuration without this leader is committed")
+        // }
+        // solution:end
+    }
+
+    /// The server that leadership is being transferred to, if a transfer is under way.
+    pub fn transferring(&self) -> Option<usize> {
+        match &self.role {
+            Role::Leader(l) => l.transfer.map(|t| t.to),
+            _ => None,
+        }
+    }
+
+    /// Thesis §3.10: hands leadership to the voter `to`. The leader stops taking commands
+    /// and changes, brings `to` up to date, then tells it to campaign at once
+    /// ([`Node::continue_transfer`]). Abandoned after [`TRANSFER_TIMEOUT`].
+    pub fn transfer_leadership(&mut self, to: usize, now: Instant) -> Result<(), ChangeError> {
+        // solution:begin 3E Start a leadership transfer to `to`.
+        if to >= self.peers {
+            return Err(ChangeError::UnknownServer(to));
+        }
+        let me = self.me;
+        let config = &self.config;
+        let Role::Leader(l) = &mut self.role else {
+            return Err(ChangeError::NotLeader);
+        };
+        if let Some(t) = l.transfer {
+            return Err(ChangeError::TransferInProgress { to: t.to });
+        }
+        if to == me {
+            return Err(ChangeError::Unchanged);
+        }
+        if !config.voters.contains(&to) {
+            return Err(ChangeError::NotAVoter(to));
+        }
+        l.transfer = Some(Transfer {
+            to,
+            deadline: now + TRANSFER_TIMEOUT,
+            told: false,
+        });
+        trace!(self, "leader", "transfers leadership to S{to}");
+        self.continue_transfer(now);
+        Ok(())
+        // solution:skeleton
+        // let _ = (to, now);
+        // todo!("3E: start a leadership transfer to `to`")
+        // solution:end
+    }
+
+    /// Moves a transfer on: once the target holds the whole log it gets TimeoutNow; until
+    /// then it is sent what it lacks. Past the deadline the transfer is abandoned.
+    pub fn continue_transfer(&mut self, now: Instant) {
+        // solution:begin 3E Move a leadership transfer on: catch the target up, then TimeoutNow; give up after the deadline.
+        let (last, term, me) = (self.log.last_index(), self.term, self.me);
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let Some(t) = &mut l.transfer else {
+            return;
+        };
+        let to = t.to;
+        if now >= t.deadline {
+            l.transfer = None;
+            trace!(self, "leader", "gives up the transfer to S{to}");
+        } else if !t.told && l.match_index[to] >= last {
+            t.told = true;
+            let args = TimeoutNowArgs { term, leader: me };
+            self.out.sends.push((to, Request::TimeoutNow(args)));
+        } else if !t.told && l.idle(to) {
+            l.due_by(to, now);
+        }
+        // solution:skeleton
+        // let _ = now;
+        // if self.transferring().is_some() {
+        //     todo!("3E: move a leadership transfer on: catch the target up, then TimeoutNow; give up after the deadline")
+        // }
+        // solution:end
+    }
+
+    /// A leader's TimeoutNow: a voter of the leader's term campaigns at once, in an
+    /// election that servers who heard from that leader recently do not ignore.
+    pub fn handle_timeout_now(&mut self, args: &TimeoutNowArgs, now: Instant) -> TimeoutNowReply {
+        // solution:begin 3E Campaign at once, as a leader's TimeoutNow asks.
+        self.adopt_term_if_newer(args.term, now);
+        if args.term == self.term && !self.is_leader() && self.config.is_voter(self.me) {
+            trace!(self, "vote", "campaigns at S{}'s TimeoutNow", args.leader);
+            self.start_election(now, true);
+        }
+        TimeoutNowReply { term: self.term }
+        // solution:skeleton
+        // let _ = (args, now);
+        // todo!("3E: campaign at once, as a leader's TimeoutNow asks")
+        // solution:end
+    }
+
+    /// A TimeoutNow came back: only its term matters.
+    pub fn handle_timeout_now_reply(&mut self, reply: &TimeoutNowReply, now: Instant) {
+        self.adopt_term_if_newer(reply.term, now);
     }
 }
 

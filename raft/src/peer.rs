@@ -15,10 +15,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use labrpc::{ClientEnd, RpcError, Service};
 use persister::Persister;
 
+use std::collections::BTreeSet;
+
+use parking_lot::Mutex;
+
 use crate::ApplyMsg;
+use crate::config::{ChangeError, Config};
 use crate::messages::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply,
+    RequestVoteArgs, RequestVoteReply, TimeoutNowArgs, TimeoutNowReply,
 };
 use crate::node::{AppendSent, Node, Request, SnapshotSent};
 use crate::persist;
@@ -31,6 +36,7 @@ pub(crate) enum Event {
     RequestVote(RequestVoteArgs, Sender<RequestVoteReply>),
     AppendEntries(AppendEntriesArgs, Sender<AppendEntriesReply>),
     InstallSnapshot(InstallSnapshotArgs, Sender<InstallSnapshotReply>),
+    TimeoutNow(TimeoutNowArgs, Sender<TimeoutNowReply>),
     VoteReply {
         from: usize,
         sent_term: u64,
@@ -46,10 +52,17 @@ pub(crate) enum Event {
         sent: SnapshotSent,
         reply: Result<InstallSnapshotReply, RpcError>,
     },
+    TimeoutNowReply(Result<TimeoutNowReply, RpcError>),
     Start(Vec<u8>, Sender<Option<(u64, u64)>>),
     Snapshot(u64, Vec<u8>, Sender<()>),
+    AddLearner(usize, Sender<Change>),
+    ChangeVoters(BTreeSet<usize>, Sender<Change>),
+    Transfer(usize, Sender<Result<(), ChangeError>>),
     Kill,
 }
+
+/// The answer to a membership change: the configuration entry's index and term.
+pub(crate) type Change = Result<(u64, u64), ChangeError>;
 
 /// A reply owed to a handler or caller, sent once the state it reveals is saved.
 type Answer = Box<dyn FnOnce() + Send>;
@@ -60,19 +73,34 @@ fn answer<T: Send + 'static>(to: Sender<T>, value: T) -> Answer {
 }
 
 /// The term and leadership as last published by the peer's thread, packed into one word
-/// so that readers always see a consistent pair: `term << 1 | is_leader`.
+/// so that readers always see a consistent pair: `term << 1 | is_leader`; and the
+/// configuration in effect (part 3E).
 #[derive(Default)]
-pub(crate) struct Published(AtomicU64);
+pub(crate) struct Published {
+    state: AtomicU64,
+    config: Mutex<Config>,
+}
 
 impl Published {
     fn store(&self, term: u64, leader: bool) {
-        self.0
+        self.state
             .store(term << 1 | u64::from(leader), Ordering::Release);
     }
 
     pub(crate) fn load(&self) -> (u64, bool) {
-        let word = self.0.load(Ordering::Acquire);
+        let word = self.state.load(Ordering::Acquire);
         (word >> 1, word & 1 == 1)
+    }
+
+    fn store_config(&self, config: &Config) {
+        let mut published = self.config.lock();
+        if *published != *config {
+            *published = config.clone();
+        }
+    }
+
+    pub(crate) fn config(&self) -> Config {
+        self.config.lock().clone()
     }
 }
 
@@ -87,6 +115,7 @@ pub(crate) struct Handle {
 pub(crate) fn spawn(
     peers: Vec<ClientEnd>,
     me: usize,
+    initial_voters: BTreeSet<usize>,
     persister: Arc<Persister>,
     apply: Sender<ApplyMsg>,
 ) -> Handle {
@@ -101,8 +130,10 @@ pub(crate) fn spawn(
         persister.read_snapshot(),
         Instant::now(),
         rand::random(),
-    );
+    )
+    .with_initial_voters(initial_voters);
     published.store(node.term(), node.is_leader());
+    published.store_config(node.config());
     let peer = Peer {
         node,
         peers,
@@ -140,6 +171,21 @@ pub(crate) fn snapshot(events: &Sender<Event>, index: u64, snapshot: Vec<u8>) {
     ask(events, |tx| Event::Snapshot(index, snapshot, tx));
 }
 
+/// Asks the peer to add a learner (see [`Node::add_learner`]).
+pub(crate) fn add_learner(events: &Sender<Event>, server: usize) -> Change {
+    ask(events, |tx| Event::AddLearner(server, tx)).unwrap_or(Err(ChangeError::NotLeader))
+}
+
+/// Asks the peer to change the voters (see [`Node::change_voters`]).
+pub(crate) fn change_voters(events: &Sender<Event>, voters: BTreeSet<usize>) -> Change {
+    ask(events, |tx| Event::ChangeVoters(voters, tx)).unwrap_or(Err(ChangeError::NotLeader))
+}
+
+/// Asks the peer to transfer its leadership (see [`Node::transfer_leadership`]).
+pub(crate) fn transfer(events: &Sender<Event>, to: usize) -> Result<(), ChangeError> {
+    ask(events, |tx| Event::Transfer(to, tx)).unwrap_or(Err(ChangeError::NotLeader))
+}
+
 /// Tells the thread to stop; it exits after the event it is handling.
 pub(crate) fn kill(events: &Sender<Event>) {
     let _ = events.send(Event::Kill);
@@ -150,6 +196,7 @@ pub(crate) fn kill(events: &Sender<Event>) {
 /// has normally stopped routing to it anyway.
 pub(crate) fn service(events: &Sender<Event>) -> Service {
     let (votes, appends, snapshots) = (events.clone(), events.clone(), events.clone());
+    let timeouts = events.clone();
     Service::new("Raft")
         .method("RequestVote", move |args: RequestVoteArgs| {
             ask(&votes, |tx| Event::RequestVote(args, tx)).unwrap_or_default()
@@ -159,6 +206,9 @@ pub(crate) fn service(events: &Sender<Event>) -> Service {
         })
         .method("InstallSnapshot", move |args: InstallSnapshotArgs| {
             ask(&snapshots, |tx| Event::InstallSnapshot(args, tx)).unwrap_or_default()
+        })
+        .method("TimeoutNow", move |args: TimeoutNowArgs| {
+            ask(&timeouts, |tx| Event::TimeoutNow(args, tx)).unwrap_or_default()
         })
 }
 
@@ -207,6 +257,18 @@ impl Peer {
             Event::InstallSnapshot(args, tx) => {
                 Some(answer(tx, node.handle_install_snapshot(&args, now)))
             }
+            Event::TimeoutNow(args, tx) => Some(answer(tx, node.handle_timeout_now(&args, now))),
+            Event::TimeoutNowReply(reply) => {
+                if let Ok(reply) = reply {
+                    node.handle_timeout_now_reply(&reply, now);
+                }
+                None
+            }
+            Event::AddLearner(server, tx) => Some(answer(tx, node.add_learner(server, now))),
+            Event::ChangeVoters(voters, tx) => {
+                Some(answer(tx, node.change_voters(&voters, now)))
+            }
+            Event::Transfer(to, tx) => Some(answer(tx, node.transfer_leadership(to, now))),
             Event::VoteReply {
                 from,
                 sent_term,
@@ -250,6 +312,7 @@ impl Peer {
         }
         self.published
             .store(self.node.term(), self.node.is_leader());
+        self.published.store_config(self.node.config());
         for answer in answers.drain(..) {
             answer();
         }
@@ -294,6 +357,11 @@ impl Peer {
                         sent,
                         reply,
                     });
+                });
+            }
+            Request::TimeoutNow(args) => {
+                end.call_with("Raft.TimeoutNow", &args, move |reply| {
+                    let _ = events.send(Event::TimeoutNowReply(reply));
                 });
             }
         }

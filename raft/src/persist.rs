@@ -3,7 +3,6 @@
 
 use crate::log::Log;
 // solution:begin 3C The reference's encoded layout.
-use crate::messages::Entry;
 use serde::{Deserialize, Serialize};
 // solution:skeleton
 // solution:end
@@ -22,18 +21,14 @@ pub struct Persistent {
 struct Saving<'a> {
     term: u64,
     voted_for: Option<usize>,
-    start_index: u64,
-    start_term: u64,
-    entries: &'a [Entry],
+    log: &'a Log,
 }
 
 #[derive(Deserialize)]
 struct Loading {
     term: u64,
     voted_for: Option<usize>,
-    start_index: u64,
-    start_term: u64,
-    entries: Vec<Entry>,
+    log: Log,
 }
 // solution:skeleton
 // solution:end
@@ -44,13 +39,11 @@ pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
     let saving = Saving {
         term,
         voted_for,
-        start_index: log.start_index(),
-        start_term: log.start_term(),
-        entries: log.entries(),
+        log,
     };
     postcard::to_allocvec(&saving).expect("raft state is always encodable")
     // solution:skeleton
-    // // 3C: encode term, vote and log (with the log's cut, for 3D) into bytes. Until then
+    // // 3C: encode term, vote and log (all of it: `Log` is serializable) into bytes. Until then
     // // nothing is saved (the peer calls this whenever its state changes, from 3A on),
     // // and a restarted peer starts empty.
     // let _ = (term, voted_for, log);
@@ -80,7 +73,7 @@ pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
     Ok(Persistent {
         term: loading.term,
         voted_for: loading.voted_for,
-        log: Log::from_parts(loading.start_index, loading.start_term, loading.entries),
+        log: loading.log,
     })
     // solution:skeleton
     // todo!("3C: decode what `encode` produced")
@@ -90,18 +83,17 @@ pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::messages::Entry;
 
     #[test]
     fn state_survives_a_round_trip() {
         let mut log = Log::new();
+        log.push(Entry::config(1, Config::of_voters([0, 1, 2])));
         for term in [1, 1, 2] {
-            log.push(Entry {
-                term,
-                command: vec![term as u8; 3],
-            });
+            log.push(Entry::new(term, vec![term as u8; 3]));
         }
-        log.compact_to(1, 1);
+        log.compact_to(2, 1);
         let bytes = encode(7, Some(2), &log);
         assert_eq!(
             decode(&bytes),

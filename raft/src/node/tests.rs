@@ -6,10 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 
 fn entry(term: u64, command: u8) -> Entry {
-    Entry {
-        term,
-        command: vec![command],
-    }
+    Entry::new(term, vec![command])
 }
 
 /// A fresh follower `me` of `peers`, at time `t0`.
@@ -37,7 +34,7 @@ fn later(t0: Instant, ms: u64) -> Instant {
 
 /// Makes `node` leader of its term through votes from everyone.
 fn elect(node: &mut Node, now: Instant) {
-    node.start_election(now);
+    node.start_election(now, false);
     let term = node.term();
     for p in 0..node.peers {
         if p != node.me {
@@ -133,7 +130,7 @@ fn a_follower_waits_out_its_election_timeout_then_stands() {
 fn a_majority_of_votes_makes_a_leader_that_sends_heartbeats_at_once() {
     let t0 = Instant::now();
     let mut n = follower(0, 5, t0);
-    n.start_election(t0);
+    n.start_election(t0, false);
     n.take_outbox();
     let yes = RequestVoteReply {
         term: 1,
@@ -154,8 +151,8 @@ fn a_majority_of_votes_makes_a_leader_that_sends_heartbeats_at_once() {
 fn votes_from_an_earlier_election_are_not_counted() {
     let t0 = Instant::now();
     let mut n = follower(0, 3, t0);
-    n.start_election(t0);
-    n.start_election(later(t0, 600)); // term 2
+    n.start_election(t0, false);
+    n.start_election(later(t0, 600), false); // term 2
     n.handle_vote_reply(
         1,
         1,
@@ -194,6 +191,7 @@ fn one_vote_per_term_and_the_timer_restarts_only_when_granting() {
         candidate,
         last_log_index: 0,
         last_log_term: 0,
+        transfer: false,
     };
     let now = later(t0, 100);
     assert!(n.handle_request_vote(&ask(1, 1), now).vote_granted);
@@ -236,6 +234,7 @@ fn votes_go_only_to_candidates_whose_log_is_at_least_as_up_to_date() {
         candidate: 1,
         last_log_index,
         last_log_term,
+        transfer: false,
     };
     assert!(
         !n.handle_request_vote(&ask(3, 5, 1), t0).vote_granted,
@@ -291,7 +290,7 @@ fn a_higher_term_in_any_message_demotes_a_leader() {
 fn append_entries_from_a_current_leader_makes_a_candidate_step_down() {
     let t0 = Instant::now();
     let mut n = follower(0, 3, t0);
-    n.start_election(t0);
+    n.start_election(t0, false);
     let reply = n.handle_append_entries(&append_args(1, (0, 0), vec![], 0), t0);
     assert!(reply.success);
     assert!(!n.is_leader());
@@ -614,6 +613,7 @@ fn installing_a_snapshot_keeps_a_matching_suffix_and_applies_the_snapshot() {
         leader: 0,
         last_included_index: 3,
         last_included_term: 2,
+        config: None,
         snapshot: b"s3".to_vec(),
     };
     n.handle_install_snapshot(&args, t0);
@@ -666,6 +666,7 @@ fn append_entries_behind_the_snapshot_are_skipped_not_refused() {
             leader: 0,
             last_included_index: 3,
             last_included_term: 2,
+            config: None,
             snapshot: vec![],
         },
         t0,

@@ -36,6 +36,8 @@ pub struct AppliedState {
     current: Vec<u64>,
     /// The highest index any peer has applied.
     pub max_index: u64,
+    /// Part 3E: the latest configuration any peer applied (committed), and its index.
+    pub committed_config: Option<(u64, raft::Config)>,
     /// Bumped on every change, so that a waiter can tell that something happened.
     pub version: u64,
 }
@@ -68,6 +70,7 @@ impl Applied {
             state: Mutex::new(AppliedState {
                 logs: vec![AppliedLog::default(); peers],
                 max_index: 0,
+                committed_config: None,
                 version: 0,
                 current: vec![0; peers],
             }),
@@ -103,6 +106,14 @@ impl Applied {
             if self.changed.wait_until(&mut state, deadline).timed_out() {
                 return done(&state);
             }
+        }
+    }
+
+    /// Part 3E: a peer applied the configuration `config` at `index`.
+    fn note_config(&self, index: u64, config: &raft::Config) {
+        let mut state = self.state.lock();
+        if state.committed_config.as_ref().is_none_or(|(i, _)| *i < index) {
+            state.committed_config = Some((index, config.clone()));
         }
     }
 
@@ -246,6 +257,15 @@ impl Applier {
     fn handle(&mut self, msg: ApplyMsg) -> Result<(), String> {
         let me = self.me;
         match msg {
+            ApplyMsg::Config { index, config } => {
+                // Part 3E: a configuration takes its index like a command; the peers must
+                // agree on it like on one.
+                self.applied.note_config(index, &config);
+                self.handle(ApplyMsg::Command {
+                    index,
+                    command: Cmd::Config(config.to_string()).encode(),
+                })
+            }
             ApplyMsg::Command { index, command } => {
                 let mut error = None;
                 // Every part, not only 3D (Go's plain applier checks only that index - 1

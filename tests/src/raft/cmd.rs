@@ -1,4 +1,5 @@
-//! The commands the Raft tests submit: integers, or strings for the byte-count test.
+//! The commands the Raft tests submit: integers, or strings for the byte-count test; and
+//! what the tester records where a peer applied a configuration (part 3E).
 //! A Raft sees only their encoded bytes; the tester decodes them to print them.
 
 use std::fmt;
@@ -9,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum Cmd {
     Int(u64),
     Text(String),
+    /// Part 3E: what the tester records at a configuration entry's index.
+    Config(String),
 }
 
 impl Cmd {
@@ -50,6 +53,7 @@ impl fmt::Display for Cmd {
                 write!(f, "{head:?}… ({} chars)", s.chars().count())
             }
             Cmd::Text(s) => write!(f, "{s:?}"),
+            Cmd::Config(c) => write!(f, "configuration [{c}]"),
         }
     }
 }
