@@ -140,7 +140,11 @@ pub enum ChangeError {
     NothingCommittedInTerm { term: u64 },
     /// A new voter must first be a learner that holds everything committed (thesis
     /// §4.2.1), or adding it could stall commits.
-    NotCaughtUp { server: usize, matched: u64, commit: u64 },
+    NotCaughtUp {
+        server: usize,
+        matched: u64,
+        commit: u64,
+    },
     /// There is no such server among the peers' ends.
     UnknownServer(usize),
     /// Leadership goes only to a voter of the current configuration.

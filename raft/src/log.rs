@@ -76,7 +76,12 @@ impl Log {
             .entries
             .iter()
             .rposition(|e| e.config.is_some())
-            .map(|i| (self.start_index + 1 + i as u64, self.entries[i].config.as_ref()));
+            .map(|i| {
+                (
+                    self.start_index + 1 + i as u64,
+                    self.entries[i].config.as_ref(),
+                )
+            });
         match after_cut {
             Some((index, Some(config))) => Some((index, config)),
             _ => self.start_config.as_ref().map(|c| (self.start_index, c)),
@@ -160,7 +165,11 @@ impl Log {
             self.last_index()
         );
         let drop = (index - self.start_index) as usize;
-        if let Some(config) = self.entries[..drop].iter().rev().find_map(|e| e.config.clone()) {
+        if let Some(config) = self.entries[..drop]
+            .iter()
+            .rev()
+            .find_map(|e| e.config.clone())
+        {
             self.start_config = Some(config);
         }
         self.entries.drain(..drop);

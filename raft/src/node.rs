@@ -1079,7 +1079,10 @@ impl Node {
         if recent && !args.transfer {
             trace!(
                 self,
-                "vote", "ignores S{}'s vote request for term {}: heard from a leader recently", args.candidate, args.term
+                "vote",
+                "ignores S{}'s vote request for term {}: heard from a leader recently",
+                args.candidate,
+                args.term
             );
         }
         recent && !args.transfer
@@ -1251,7 +1254,10 @@ impl Node {
             && !self.config.is_voter(self.me)
             && self.config_index <= self.commit_index
         {
-            trace!(self, "leader", "steps down: committed {} without it", self.config);
+            trace!(
+                self,
+                "leader", "steps down: committed {} without it", self.config
+            );
             self.role = Role::Follower;
             self.reset_election_timer(now);
         }

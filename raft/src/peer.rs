@@ -265,9 +265,7 @@ impl Peer {
                 None
             }
             Event::AddLearner(server, tx) => Some(answer(tx, node.add_learner(server, now))),
-            Event::ChangeVoters(voters, tx) => {
-                Some(answer(tx, node.change_voters(&voters, now)))
-            }
+            Event::ChangeVoters(voters, tx) => Some(answer(tx, node.change_voters(&voters, now))),
             Event::Transfer(to, tx) => Some(answer(tx, node.transfer_leadership(to, now))),
             Event::VoteReply {
                 from,

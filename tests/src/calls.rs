@@ -117,6 +117,30 @@ impl TimedRaft {
             self.raft.snapshot(index, snapshot)
         })
     }
+
+    pub fn add_learner(&self, server: usize) -> Result<(u64, u64), raft::ChangeError> {
+        self.calls.time(self.server, "Raft::add_learner", || {
+            self.raft.add_learner(server)
+        })
+    }
+
+    pub fn change_voters(&self, voters: &[usize]) -> Result<(u64, u64), raft::ChangeError> {
+        self.calls.time(self.server, "Raft::change_voters", || {
+            self.raft.change_voters(voters)
+        })
+    }
+
+    pub fn transfer_leadership(&self, to: usize) -> Result<(), raft::ChangeError> {
+        self.calls
+            .time(self.server, "Raft::transfer_leadership", || {
+                self.raft.transfer_leadership(to)
+            })
+    }
+
+    pub fn membership(&self) -> raft::Config {
+        self.calls
+            .time(self.server, "Raft::membership", || self.raft.membership())
+    }
 }
 
 #[cfg(test)]

@@ -112,7 +112,11 @@ impl Applied {
     /// Part 3E: a peer applied the configuration `config` at `index`.
     fn note_config(&self, index: u64, config: &raft::Config) {
         let mut state = self.state.lock();
-        if state.committed_config.as_ref().is_none_or(|(i, _)| *i < index) {
+        if state
+            .committed_config
+            .as_ref()
+            .is_none_or(|(i, _)| *i < index)
+        {
             state.committed_config = Some((index, config.clone()));
         }
     }

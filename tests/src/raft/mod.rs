@@ -12,6 +12,7 @@
 
 mod applier;
 mod cmd;
+mod membership;
 
 pub mod record;
 pub mod viz;
@@ -31,6 +32,7 @@ use rand::{RngExt, SeedableRng};
 
 pub use applier::SNAPSHOT_INTERVAL;
 pub use cmd::Cmd;
+pub use membership::{CHANGE_TIMEOUT, Pool, TRANSFER_LIMIT, run_pool};
 
 use crate::calls::TimedRaft;
 use crate::group::{Group, GroupEvent, Incarnation, Started};
@@ -46,7 +48,10 @@ pub const MAX_LOG_SIZE: usize = 2000;
 
 /// A cluster of Raft peers under test.
 pub struct RaftTest {
+    /// Server slots (ends, persisters); in part 3E more than the first configuration has.
     n: usize,
+    /// Servers `0..initial_voters` form the first configuration; the others start outside.
+    initial_voters: usize,
     snapshots: bool,
     group: Group<RaftPeer>,
     applied: Arc<Applied>,
@@ -88,6 +93,15 @@ impl RaftTest {
     /// a network with long delays; `snapshots` makes the tester ask for a snapshot every
     /// [`SNAPSHOT_INTERVAL`] commands and check what the peers install.
     pub fn new(n: usize, reliable: bool, snapshots: bool) -> Arc<Self> {
+        let test = Self::with_slots(n, n, reliable, snapshots);
+        test.start_servers();
+        test
+    }
+
+    /// `slots` servers of which `0..voters` form the cluster at first (part 3E); none
+    /// started yet.
+    fn with_slots(voters: usize, slots: usize, reliable: bool, snapshots: bool) -> Arc<Self> {
+        let n = slots;
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
@@ -99,6 +113,7 @@ impl RaftTest {
         });
         let test = Arc::new(Self {
             n,
+            initial_voters: voters,
             snapshots,
             group: Group::new(n, net),
             applied: Arc::new(Applied::new(n)),
@@ -118,7 +133,6 @@ impl RaftTest {
                 GroupEvent::Links(links) => Event::Links(links),
             })
         });
-        test.start_servers();
         watch::spawn(Arc::downgrade(&test));
         test
     }
@@ -249,6 +263,14 @@ impl RaftTest {
         let (snapshots, applied) = (self.snapshots, Arc::clone(&self.applied));
         let calls = Arc::clone(self.group.calls());
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
+        // Part 3E: servers of the first configuration know it; the others start outside.
+        let initial = (self.initial_voters < self.n).then(|| {
+            if i < self.initial_voters {
+                (0..self.initial_voters).collect()
+            } else {
+                std::collections::BTreeSet::new()
+            }
+        });
         self.group.start_server(i, |ends, persister| {
             // The tester plays the service: it restores its state from the snapshot first.
             let snapshot = if snapshots {
@@ -263,8 +285,13 @@ impl RaftTest {
                     0
                 });
             let (apply_tx, apply_rx) = unbounded();
-            let raft =
-                Arc::new(calls.time(i, "Raft::new", || Raft::new(ends, i, persister, apply_tx)));
+            let raft = Arc::new(match initial {
+                // Parts 3A-3D: every server a voter, through the API of those parts.
+                None => calls.time(i, "Raft::new", || Raft::new(ends, i, persister, apply_tx)),
+                Some(voters) => calls.time(i, "Raft::with_initial_voters", || {
+                    Raft::with_initial_voters(ends, i, voters, persister, apply_tx)
+                }),
+            });
             let stopping = Arc::new(AtomicBool::new(false));
             let applier = Applier {
                 me: i,
@@ -300,9 +327,9 @@ impl RaftTest {
         }
     }
 
-    /// Starts every peer and connects them all.
+    /// Starts every peer of the first configuration and connects them all.
     pub fn start_servers(&self) {
-        for i in 0..self.n {
+        for i in 0..self.initial_voters {
             self.start_server(i);
         }
         self.connect_all();
