@@ -18,7 +18,7 @@
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -90,12 +90,29 @@ impl<S: StateMachine> Rsm<S> {
         maxraftstate: Option<usize>,
         sm: Arc<S>,
     ) -> Self {
+        let all = (0..peers.len()).collect();
+        Self::with_initial_voters(peers, me, all, persister, maxraftstate, sm)
+    }
+
+    /// Part 4E: like [`Rsm::new`], but the cluster starts as `voters` only (none for a
+    /// server that starts outside it and waits to be added; see
+    /// [`Raft::with_initial_voters`]).
+    pub fn with_initial_voters(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        voters: BTreeSet<usize>,
+        persister: Arc<Persister>,
+        maxraftstate: Option<usize>,
+        sm: Arc<S>,
+    ) -> Self {
         let snapshot = persister.read_snapshot();
         if !snapshot.is_empty() {
             sm.restore(&snapshot);
         }
         let (apply_tx, apply_rx) = unbounded();
-        let raft = Arc::new(Raft::new(peers, me, persister, apply_tx));
+        let raft = Arc::new(Raft::with_initial_voters(
+            peers, me, voters, persister, apply_tx,
+        ));
         let rsm = Self {
             raft: Arc::clone(&raft),
             sm: Arc::clone(&sm),

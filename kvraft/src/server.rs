@@ -13,7 +13,7 @@
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use labrpc::{ClientEnd, Service};
@@ -150,9 +150,29 @@ impl KvServer {
         persister: Arc<Persister>,
         maxraftstate: Option<usize>,
     ) -> Self {
+        let all = (0..peers.len()).collect();
+        Self::with_initial_voters(peers, me, all, persister, maxraftstate)
+    }
+
+    /// Part 4E: like [`KvServer::new`], but the cluster starts as `voters` only (none for
+    /// a server that starts outside it, to be added later by a membership change).
+    pub fn with_initial_voters(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        voters: BTreeSet<usize>,
+        persister: Arc<Persister>,
+        maxraftstate: Option<usize>,
+    ) -> Self {
         let store = Arc::new(KvStore::default());
         Self {
-            rsm: Arc::new(Rsm::new(peers, me, persister, maxraftstate, store)),
+            rsm: Arc::new(Rsm::with_initial_voters(
+                peers,
+                me,
+                voters,
+                persister,
+                maxraftstate,
+                store,
+            )),
         }
     }
 

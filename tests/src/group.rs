@@ -13,7 +13,11 @@ use crate::calls::{CALL_LIMIT, Calls, TimedRaft};
 use labrpc::{ClientEnd, Network, Service};
 use parking_lot::Mutex;
 use persister::Persister;
-use raft::Raft;
+use raft::{ChangeError, Raft};
+
+/// How long a membership change (part 3E) may take, refusals and retries included, until
+/// it is committed (Go's `one` allows 10 s for a command).
+pub const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A killed incarnation may still send RPCs this long after `kill()` returned (a thread
 /// that was past its last check gets time to notice); after that, any RPC fails the test.
@@ -140,6 +144,65 @@ impl<P: Incarnation> Group<P> {
             .into_iter()
             .find(|(_, raft)| raft.get_state().1)
             .map(|(i, _)| i)
+    }
+
+    /// The connected, running server that believes it leads in the highest term.
+    pub fn connected_leader(&self) -> Option<(usize, TimedRaft)> {
+        self.rafts()
+            .into_iter()
+            .filter(|(i, _)| self.is_connected(*i))
+            .map(|(i, raft)| (raft.get_state(), i, raft))
+            .filter(|((_, leader), _, _)| *leader)
+            .max_by_key(|((term, _), _, _)| *term)
+            .map(|(_, i, raft)| (i, raft))
+    }
+
+    /// Part 3E: asks the connected leader for a membership change until it accepts,
+    /// and returns the leader and its answer. Refusals a correct leader gives for a while
+    /// (not the leader, a change in flight, a learner catching up, a transfer under way)
+    /// are retried; "nothing of this term committed yet" is answered by `nudge`, which
+    /// must get something of the leader's term committed (a command, as a service would
+    /// submit one). Any other refusal, or none accepted within [`CHANGE_TIMEOUT`], is
+    /// the failure message. `check` runs before each try (to stop on a background
+    /// failure).
+    pub fn change_through_leader<T>(
+        &self,
+        what: &str,
+        change: impl Fn(&TimedRaft) -> Result<T, ChangeError>,
+        nudge: impl Fn(&TimedRaft),
+        check: impl Fn(),
+    ) -> Result<(usize, T), String> {
+        let t0 = Instant::now();
+        let mut last_refusal = String::from("no leader");
+        while t0.elapsed() < CHANGE_TIMEOUT {
+            check();
+            let Some((leader, raft)) = self.connected_leader() else {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            };
+            match change(&raft) {
+                Ok(answer) => return Ok((leader, answer)),
+                Err(e @ ChangeError::NothingCommittedInTerm { .. }) => {
+                    last_refusal = format!("server {leader}: {e}");
+                    nudge(&raft);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(
+                    e @ (ChangeError::NotLeader
+                    | ChangeError::ChangeInFlight { .. }
+                    | ChangeError::NotCaughtUp { .. }
+                    | ChangeError::TransferInProgress { .. }),
+                ) => {
+                    last_refusal = format!("server {leader}: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(format!("{what}: leader {leader} refused: {e}")),
+            }
+        }
+        Err(format!(
+            "{what}: not accepted within {} s (last refusal: {last_refusal})",
+            CHANGE_TIMEOUT.as_secs()
+        ))
     }
 
     /// A failure that must end the test at once: a call into a server's code that has

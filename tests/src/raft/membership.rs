@@ -15,10 +15,10 @@ use raft::{ChangeError, Config};
 
 use super::{RaftTest, harness};
 use crate::calls::TimedRaft;
+#[allow(unused_imports)] // for the doc links
+use crate::group::Group;
 
-/// How long a membership change may take, refusals and retries included, until it is
-/// committed (Go's `one` allows 10 s for a command).
-pub const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::group::CHANGE_TIMEOUT;
 
 /// How often [`RaftTest::wait_config`] hands the leader a command while it waits.
 pub const NUDGE_INTERVAL: Duration = Duration::from_millis(200);
@@ -74,8 +74,9 @@ impl RaftTest {
         }
     }
 
-    /// Asks the leader for a change until it accepts (see the module's doc), and
-    /// returns the leader and what it answered.
+    /// Asks the leader for a change until it accepts ([`Group::change_through_leader`];
+    /// a leader with nothing of its term committed is handed a command), and returns the
+    /// leader and what it answered.
     #[track_caller]
     pub fn leader_change<T>(
         &self,
@@ -83,41 +84,19 @@ impl RaftTest {
         change: impl Fn(&TimedRaft) -> Result<T, ChangeError>,
     ) -> (usize, T) {
         let check = self.recorder.check(what.to_owned());
-        let t0 = Instant::now();
-        let mut last_refusal = String::from("no leader");
-        while t0.elapsed() < CHANGE_TIMEOUT {
-            self.check_background();
-            let Some((leader, raft)) = self.connected_leader() else {
-                self.sleep(Duration::from_millis(50));
-                continue;
-            };
-            match change(&raft) {
-                Ok(answer) => {
-                    check.ok(format!("accepted by leader {leader}"));
-                    return (leader, answer);
-                }
-                Err(ChangeError::NothingCommittedInTerm { .. }) => {
-                    last_refusal = format!("server {leader}: nothing of its term committed");
-                    // Give the new leader something of its term to commit, as a service would.
-                    let _ = raft.start(super::Cmd::Int(self.rand_u64()).encode());
-                    self.sleep(Duration::from_millis(50));
-                }
-                Err(
-                    e @ (ChangeError::NotLeader
-                    | ChangeError::ChangeInFlight { .. }
-                    | ChangeError::NotCaughtUp { .. }
-                    | ChangeError::TransferInProgress { .. }),
-                ) => {
-                    last_refusal = format!("server {leader}: {e}");
-                    self.sleep(Duration::from_millis(20));
-                }
-                Err(e) => self.fatal(format!("{what}: leader {leader} refused: {e}")),
+        let nudge = |raft: &TimedRaft| {
+            let _ = raft.start(super::Cmd::Int(self.rand_u64()).encode());
+        };
+        match self
+            .group
+            .change_through_leader(what, change, nudge, || self.check_background())
+        {
+            Ok((leader, answer)) => {
+                check.ok(format!("accepted by leader {leader}"));
+                (leader, answer)
             }
+            Err(failure) => self.fatal(failure),
         }
-        self.fatal(format!(
-            "{what}: not accepted within {} s (last refusal: {last_refusal})",
-            CHANGE_TIMEOUT.as_secs()
-        ))
     }
 
     /// Splits the servers: each side talks only to itself (Go's `Partition`).
@@ -127,14 +106,7 @@ impl RaftTest {
 
     /// A connected, running server that believes it leads (the one of the highest term).
     pub fn connected_leader(&self) -> Option<(usize, TimedRaft)> {
-        self.group
-            .rafts()
-            .into_iter()
-            .filter(|(i, _)| self.is_connected(*i))
-            .map(|(i, raft)| (raft.get_state(), i, raft))
-            .filter(|((_, leader), _, _)| *leader)
-            .max_by_key(|((term, _), _, _)| *term)
-            .map(|(_, i, raft)| (i, raft))
+        self.group.connected_leader()
     }
 
     /// Waits until a server has applied a configuration for which `done` holds. Every

@@ -8,6 +8,9 @@
 //! history and fails the test with its path, and a check that runs out of time says so
 //! instead of passing silently.
 
+mod membership;
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -99,6 +102,9 @@ pub struct KvParams {
     /// Snapshot when Raft's state nears this many bytes; `None` never (Go's -1).
     pub maxraftstate: Option<usize>,
     pub randomkeys: bool,
+    /// Part 4E: servers `0..voters` form the first configuration; the others start when
+    /// a test adds them. `None`: all `nservers`.
+    pub voters: Option<usize>,
 }
 
 impl KvParams {
@@ -124,6 +130,15 @@ impl KvParams {
             partitions,
             maxraftstate,
             randomkeys,
+            voters: None,
+        }
+    }
+
+    /// Part 4E: only servers `0..voters` form the first configuration.
+    pub fn initial_voters(self, voters: usize) -> Self {
+        Self {
+            voters: Some(voters),
+            ..self
         }
     }
 
@@ -153,6 +168,10 @@ impl KvParams {
 
 pub struct KvTest {
     params: KvParams,
+    /// Part 4E: the voters after the last change the test made.
+    voters: Mutex<Vec<usize>>,
+    /// Part 4E: the clerk that gets a new leader something of its term to commit.
+    nudger: std::sync::OnceLock<TestClerk>,
     group: Group<KvPeer>,
     clerks: AtomicU64,
     history: Mutex<Vec<KvOperation>>,
@@ -170,6 +189,8 @@ impl KvTest {
         let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x6b76_7465_7374);
         let test = Arc::new(Self {
             group: Group::new(params.nservers, net),
+            voters: Mutex::new((0..params.voters.unwrap_or(params.nservers)).collect()),
+            nudger: std::sync::OnceLock::new(),
             params,
             clerks: AtomicU64::new(0),
             history: Mutex::new(Vec::new()),
@@ -177,11 +198,16 @@ impl KvTest {
             ops: AtomicU64::new(0),
             rng: Mutex::new(rng),
         });
-        for i in 0..test.params.nservers {
+        for i in 0..test.initial_voters() {
             test.start_server(i);
         }
         test.group.connect_all();
         test
+    }
+
+    /// How many servers form the first configuration.
+    pub fn initial_voters(&self) -> usize {
+        self.params.voters.unwrap_or(self.params.nservers)
     }
 
     pub fn params(&self) -> &KvParams {
@@ -210,10 +236,24 @@ impl KvTest {
     pub fn start_server(&self, i: usize) {
         let maxraftstate = self.params.maxraftstate;
         let calls = Arc::clone(self.group.calls());
+        // Part 4E: servers of the first configuration know it; the others start outside.
+        let voters = self.initial_voters();
+        let initial: Option<BTreeSet<usize>> = (voters < self.params.nservers).then(|| {
+            if i < voters {
+                (0..voters).collect()
+            } else {
+                BTreeSet::new()
+            }
+        });
         self.group.start_server(i, |ends, persister| {
-            let server = calls.time(i, "KvServer::new", || {
-                KvServer::new(ends, i, persister, maxraftstate)
-            });
+            let server = match initial {
+                None => calls.time(i, "KvServer::new", || {
+                    KvServer::new(ends, i, persister, maxraftstate)
+                }),
+                Some(voters) => calls.time(i, "KvServer::with_initial_voters", || {
+                    KvServer::with_initial_voters(ends, i, voters, persister, maxraftstate)
+                }),
+            };
             let services = server.services();
             Started {
                 peer: KvPeer(server),
