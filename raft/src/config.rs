@@ -62,7 +62,7 @@ impl Config {
 
     /// The sets whose majorities decide: the voters, and the old voters during a joint
     /// change.
-    fn majorities(&self) -> impl Iterator<Item = &BTreeSet<usize>> {
+    pub fn majorities(&self) -> impl Iterator<Item = &BTreeSet<usize>> {
         std::iter::once(&self.voters).chain(self.outgoing.as_ref())
     }
 

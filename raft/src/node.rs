@@ -1087,7 +1087,7 @@ impl Node {
         }
         recent && !args.transfer
         // solution:skeleton
-        // let _ = (args, now);
+        // let _ = (args, now, self.leader_contact);
         // todo!("3E: ignore a vote request while a current leader was heard from recently (§4.2.3), unless it follows a TimeoutNow")
         // solution:end
     }
@@ -1204,7 +1204,7 @@ impl Node {
 
     /// Appends `config` as the leader and puts it in effect at once (§4.1: not when it
     /// commits); it goes out like any entry.
-    fn append_config(&mut self, config: Config, now: Instant) -> (u64, u64) {
+    pub fn append_config(&mut self, config: Config, now: Instant) -> (u64, u64) {
         // solution:begin 3E Append a configuration entry, put it in effect, and replicate it.
         let index = self.log.push(Entry::config(self.term, config));
         self.out.persist = true;

@@ -1,6 +1,7 @@
 //! What happened during a Raft test, in order, for its timeline ([`super::viz`]): starts
-//! and crashes, links going up and down, each peer's term and leadership as the watcher
-//! sees them, the network's settings, and the tester's checks with their outcome.
+//! and crashes, links going up and down, each peer's term, leadership and membership as
+//! the watcher sees them, the network's settings, and the tester's checks with their
+//! outcome.
 //!
 //! Recording is cheap: an event is a push onto a vector under a lock, and the events
 //! are rare next to RPCs (the watcher records a peer's state only when it changes).
@@ -8,6 +9,7 @@
 use std::time::Instant;
 
 use parking_lot::Mutex;
+use raft::Config;
 
 /// One event; times are nanoseconds since the test began.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +24,12 @@ pub enum Event {
         term: u64,
         leader: bool,
     },
+    /// A running peer's role in its own configuration in effect changed (part 3E; the
+    /// watcher records each peer's first role too).
+    Membership {
+        server: usize,
+        role: Role,
+    },
     Network {
         reliable: bool,
         long_reordering: bool,
@@ -35,6 +43,46 @@ pub enum Event {
     },
     /// The test failed with this message.
     Failure(String),
+}
+
+/// A server's role in a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// It votes (in both sets of a joint configuration).
+    Voter,
+    /// Joint configuration: it votes in the old set only (it is being removed).
+    OldVoter,
+    /// Joint configuration: it votes in the new set only (it is being added).
+    NewVoter,
+    /// It receives the log but does not vote.
+    Learner,
+    /// It is not in the configuration.
+    Outside,
+}
+
+impl Role {
+    /// Server `server`'s role in `config`.
+    pub fn of(config: &Config, server: usize) -> Self {
+        let new = config.voters.contains(&server);
+        match (&config.outgoing, new) {
+            (Some(old), true) if !old.contains(&server) => Self::NewVoter,
+            (Some(old), false) if old.contains(&server) => Self::OldVoter,
+            (_, true) => Self::Voter,
+            _ if config.learners.contains(&server) => Self::Learner,
+            _ => Self::Outside,
+        }
+    }
+
+    /// How the timeline names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Voter => "voter",
+            Self::OldVoter => "voter (joint: old set)",
+            Self::NewVoter => "voter (joint: new set)",
+            Self::Learner => "learner",
+            Self::Outside => "outside",
+        }
+    }
 }
 
 pub struct Recorder {
@@ -145,6 +193,30 @@ mod tests {
             matches!(&events[0].1, Event::Check { name, ok: true, detail, .. } if name == "check_one_leader" && detail == "leader 1")
         );
         assert!(matches!(&events[1].1, Event::Check { name, ok: false, .. } if name == "one(5)"));
+    }
+
+    #[test]
+    fn roles_follow_the_configuration() {
+        let joint = Config {
+            voters: [2, 3, 4].into(),
+            outgoing: Some([0, 1, 2].into()),
+            learners: [5].into(),
+        };
+        let roles: Vec<Role> = (0..7).map(|i| Role::of(&joint, i)).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::OldVoter,
+                Role::OldVoter,
+                Role::Voter,
+                Role::NewVoter,
+                Role::NewVoter,
+                Role::Learner,
+                Role::Outside
+            ]
+        );
+        assert_eq!(Role::of(&Config::of_voters([0, 1]), 1), Role::Voter);
+        assert_eq!(Role::of(&Config::default(), 0), Role::Outside);
     }
 
     #[test]

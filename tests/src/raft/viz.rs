@@ -1,7 +1,9 @@
 //! The HTML timeline of a Raft test, drawn with the `linearizability` crate's page (the
 //! same offline, self-contained view as the history checker's): a row per server showing
-//! when it was up, its term, whether it led and whom it could reach; a row for the
-//! network's settings; a row for the tester's checks, the failed ones in red.
+//! when it was up, its term, whether it led and whom it could reach; in tests that change
+//! the membership (part 3E), under each server a row for its role in its own
+//! configuration (voter, learner, outside), with the changes listed in the notes; a row
+//! for the network's settings; a row for the tester's checks, the failed ones in red.
 //!
 //! Written when a test fails, and for every test with `RAFTLAB_VIZ=always`
 //! (`RAFTLAB_VIZ=never`: not at all); to `RAFTLAB_VIZ_FILE` if set, else to a file in
@@ -13,13 +15,16 @@ use linearizability::visualize::{
     Axis, Item, ItemKind, Section, Status, TimeUnit, Timeline, Tone, Track,
 };
 
-use super::record::Event;
+use super::record::{Event, Role};
 
 pub const VIZ_VAR: &str = "RAFTLAB_VIZ";
 pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
 
 /// The tester's checks drawn at most (the latest are kept: a failure is at the end).
 pub const MAX_CHECKS: usize = 2000;
+
+/// Membership changes listed in the notes at most (the first are kept).
+pub const MAX_LISTED_CHANGES: usize = 40;
 
 /// Changes closer together than this are drawn as one (a partition is made by several
 /// connects and disconnects in a row).
@@ -97,6 +102,8 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
     };
     let mut net_open: Option<(u64, bool, bool)> = None;
     let mut checks: Vec<Item> = Vec::new();
+    // Per server: its roles, each from when it began (changes only).
+    let mut roles: Vec<Vec<(u64, Role)>> = vec![Vec::new(); n];
 
     for (at, event) in events {
         let at = *at;
@@ -121,6 +128,11 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
             } if *server < n => {
                 looks[*server].term = *term;
                 looks[*server].leader = *leader;
+            }
+            Event::Membership { server, role }
+                if *server < n && roles[*server].last().map(|&(_, r)| r) != Some(*role) =>
+            {
+                roles[*server].push((at, *role));
             }
             Event::Network {
                 reliable,
@@ -208,7 +220,26 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
             failure.lines().next().unwrap_or_default()
         ));
     }
-    let mut tracks = servers;
+    // Tests that keep every server a voter (parts 3A–3D) get no membership rows.
+    let membership_changes = roles.iter().flatten().any(|&(_, r)| r != Role::Voter);
+    let mut tracks = Vec::new();
+    if membership_changes {
+        notes.insert(
+            2,
+            "membership (the row under each server: its role in its own configuration in \
+             effect, kept while it is down): indigo voter; teal voter in the new set only of \
+             a joint configuration (joining); orange voter in the old set only (leaving); \
+             lilac learner; white outside the configuration."
+                .to_owned(),
+        );
+        notes.insert(3, membership_note(&roles));
+        for (i, track) in servers.into_iter().enumerate() {
+            tracks.push(track);
+            tracks.push(membership_track(i, &roles[i], about.end));
+        }
+    } else {
+        tracks = servers;
+    }
     tracks.push(network);
     tracks.push(Track {
         label: "tester".into(),
@@ -279,6 +310,69 @@ fn server_item(start: u64, end: u64, look: &Look, n: usize) -> Item {
         linearization: None,
         color: Some(color.into()),
     }
+}
+
+/// Server `i`'s row of roles, each until the next begins.
+fn membership_track(i: usize, roles: &[(u64, Role)], end: u64) -> Track {
+    let items = roles
+        .iter()
+        .enumerate()
+        .map(|(k, &(start, role))| {
+            let until = roles
+                .get(k + 1)
+                .map_or(end, |&(next, _)| next.saturating_sub(1))
+                .max(start);
+            let color = match role {
+                Role::Voter => "#c5cae9",
+                Role::NewVoter => "#b2dfdb",
+                Role::OldVoter => "#ffccbc",
+                Role::Learner => "#e1bee7",
+                Role::Outside => "#ffffff",
+            };
+            Item {
+                label: role.describe().to_owned(),
+                start,
+                end: Some(until),
+                kind: ItemKind::Annotation,
+                details: vec![
+                    ("server".into(), i.to_string()),
+                    ("membership".into(), role.describe().to_owned()),
+                ],
+                linearization: None,
+                color: Some(color.into()),
+            }
+        })
+        .collect();
+    Track {
+        label: format!("server {i} membership"),
+        items,
+    }
+}
+
+/// The membership changes in time order, as one line: each server's first role if it is
+/// not "voter", then every change.
+fn membership_note(roles: &[Vec<(u64, Role)>]) -> String {
+    let mut changes: Vec<(u64, usize, Role)> = roles
+        .iter()
+        .enumerate()
+        .flat_map(|(i, rs)| {
+            rs.iter()
+                .enumerate()
+                .filter(|&(k, &(_, r))| k > 0 || r != Role::Voter)
+                .map(move |(_, &(at, r))| (at, i, r))
+        })
+        .collect();
+    changes.sort_unstable_by_key(|&(at, i, _)| (at, i));
+    let total = changes.len();
+    let mut listed: Vec<String> = changes
+        .into_iter()
+        .take(MAX_LISTED_CHANGES)
+        .map(|(at, i, r)| format!("{:.3} s server {i} {}", at as f64 / 1e9, r.describe()))
+        .collect();
+    if total > MAX_LISTED_CHANGES {
+        listed.push(format!("… and {} more", total - MAX_LISTED_CHANGES));
+    }
+    format!("membership changes: {}", listed.join("; "))
 }
 
 fn push_network(track: &mut Track, start: u64, end: u64, reliable: bool, long_reordering: bool) {
@@ -420,6 +514,108 @@ mod tests {
             .map(|it| it.label.as_str())
             .collect();
         assert_eq!(labels, ["T0 · cut off", "T0"]);
+    }
+
+    #[test]
+    fn membership_rows_appear_only_when_a_role_changes() {
+        let member = |server, role| Event::Membership { server, role };
+        let mut events = vec![
+            (0, Event::Started(0)),
+            (0, Event::Started(1)),
+            (0, Event::Started(2)),
+            (10, Event::Links(all(3))),
+            (5 * MS, member(0, Role::Voter)),
+            (5 * MS, member(1, Role::Voter)),
+        ];
+        let about = About {
+            title: "Test (3E): x",
+            servers: 3,
+            seed: 4,
+            failure: None,
+            end: 900 * MS,
+        };
+        // Voters throughout (parts 3A–3D): the page is as it was.
+        let t = timeline(&about, &events);
+        let labels: Vec<&str> = t.sections[0]
+            .tracks
+            .iter()
+            .map(|t| t.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            ["server 0", "server 1", "server 2", "network", "tester"]
+        );
+        assert!(!t.notes.iter().any(|n| n.contains("membership")));
+
+        events.extend([
+            (100 * MS, member(2, Role::Outside)),
+            (200 * MS, member(2, Role::Learner)),
+            (300 * MS, member(0, Role::OldVoter)),
+            (300 * MS, member(2, Role::NewVoter)),
+            (400 * MS, member(0, Role::Outside)),
+            (400 * MS, member(2, Role::Voter)),
+            (500 * MS, Event::Crashed(0)),
+            (800 * MS, Event::Started(0)),
+            (805 * MS, member(0, Role::Outside)),
+        ]);
+        let t = timeline(&about, &events);
+        let tracks = &t.sections[0].tracks;
+        let labels: Vec<&str> = tracks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "server 0",
+                "server 0 membership",
+                "server 1",
+                "server 1 membership",
+                "server 2",
+                "server 2 membership",
+                "network",
+                "tester"
+            ]
+        );
+        let roles = |track: usize| -> Vec<(&str, u64, Option<u64>)> {
+            tracks[track]
+                .items
+                .iter()
+                .map(|it| (it.label.as_str(), it.start, it.end))
+                .collect()
+        };
+        // A restart with the same role is no change.
+        assert_eq!(
+            roles(1),
+            [
+                ("voter", 5 * MS, Some(300 * MS - 1)),
+                ("voter (joint: old set)", 300 * MS, Some(400 * MS - 1)),
+                ("outside", 400 * MS, Some(900 * MS)),
+            ]
+        );
+        assert_eq!(roles(3), [("voter", 5 * MS, Some(900 * MS))]);
+        assert_eq!(
+            roles(5).iter().map(|r| r.0).collect::<Vec<_>>(),
+            ["outside", "learner", "voter (joint: new set)", "voter"]
+        );
+        let listed = t
+            .notes
+            .iter()
+            .find(|n| n.starts_with("membership changes: "))
+            .expect("the changes are listed");
+        assert_eq!(
+            listed,
+            "membership changes: 0.100 s server 2 outside; 0.200 s server 2 learner; \
+             0.300 s server 0 voter (joint: old set); 0.300 s server 2 voter (joint: new set); \
+             0.400 s server 0 outside; 0.400 s server 2 voter"
+        );
+
+        let html = linearizability::visualize::to_html(&t);
+        for text in [
+            "server 2 membership",
+            "voter (joint: new set)",
+            "learner",
+            "membership changes: ",
+        ] {
+            assert!(html.contains(text), "the page lacks {text:?}");
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //!   passed, an incarnation must send no RPC, or its `kill` does not stop its threads
 //!   ([`crate::group::Group::check_zombies`]).
 //!
-//! It also records each peer's term and leadership when they change, for the test's
-//! timeline.
+//! It also records each peer's term and leadership, and its role in its own configuration
+//! (part 3E), when they change, for the test's timeline.
 
 use std::collections::HashMap;
 use std::sync::Weak;
@@ -15,7 +15,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::RaftTest;
-use super::record::Event;
+use super::record::{Event, Role};
+use crate::calls::TimedRaft;
 
 /// How often the checks run.
 const PERIOD: Duration = Duration::from_millis(5);
@@ -26,11 +27,15 @@ pub fn spawn(test: Weak<RaftTest>) {
         .spawn(move || {
             let mut leaders = HashMap::new();
             let mut seen = HashMap::new();
+            let mut roles = HashMap::new();
             while let Some(test) = test.upgrade() {
                 if test.finished() {
                     return;
                 }
-                check_election_safety(&test, &mut leaders, &mut seen);
+                let rafts = test.group.rafts();
+                check_election_safety(&test, &rafts, &mut leaders, &mut seen);
+                record_membership(&test, &rafts, &mut roles);
+                drop(rafts);
                 if let Some(zombie) = test.group.check_zombies() {
                     test.applied.fail(zombie);
                 }
@@ -45,10 +50,11 @@ pub fn spawn(test: Weak<RaftTest>) {
 /// each peer's state when it differs from what `seen` holds.
 fn check_election_safety(
     test: &RaftTest,
+    rafts: &[(usize, TimedRaft)],
     leaders: &mut HashMap<u64, usize>,
     seen: &mut HashMap<usize, (u64, bool)>,
 ) {
-    for (i, raft) in test.group.rafts() {
+    for &(i, ref raft) in rafts {
         let (term, leader) = raft.get_state();
         if seen.insert(i, (term, leader)) != Some((term, leader)) {
             test.recorder().record(Event::State {
@@ -65,6 +71,23 @@ fn check_election_safety(
                 "term {term} has 2 (>1) leaders: servers {other} and {i} (seen by the background election-safety check)"
             )),
             _ => {}
+        }
+    }
+}
+
+/// Records each peer's role in its own configuration in effect when it differs from what
+/// `roles` holds (a role survives a crash: a restarted peer that comes back with the same
+/// one records nothing).
+fn record_membership(
+    test: &RaftTest,
+    rafts: &[(usize, TimedRaft)],
+    roles: &mut HashMap<usize, Role>,
+) {
+    for (i, raft) in rafts {
+        let role = Role::of(&raft.membership(), *i);
+        if roles.insert(*i, role) != Some(role) {
+            test.recorder()
+                .record(Event::Membership { server: *i, role });
         }
     }
 }
