@@ -45,11 +45,13 @@ pub struct Summary {
     pub files: usize,
     /// Solution sections replaced, by part.
     pub sections: BTreeMap<String, usize>,
+    /// Solution sections kept (`--solved`), by part.
+    pub kept: BTreeMap<String, usize>,
 }
 
-pub fn handout(out: &Path, dir: Option<&Path>) -> Result<ExitCode, String> {
+pub fn handout(out: &Path, dir: Option<&Path>, solved: &[String]) -> Result<ExitCode, String> {
     let root = suite::workspace(dir)?;
-    let summary = generate(&root, out)?;
+    let summary = generate(&root, out, solved)?;
     let parts: Vec<String> = summary
         .sections
         .iter()
@@ -62,12 +64,23 @@ pub fn handout(out: &Path, dir: Option<&Path>) -> Result<ExitCode, String> {
         summary.sections.values().sum::<usize>(),
         parts.join(", ")
     );
+    if !summary.kept.is_empty() {
+        let kept: Vec<&str> = summary.kept.keys().map(String::as_str).collect();
+        println!("kept the solutions of {}", kept.join(", "));
+    }
     println!("try it: cd {} && cargo test -- 3A", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the handout of the workspace at `root` into `out`.
-pub fn generate(root: &Path, out: &Path) -> Result<Summary, String> {
+/// Writes the handout of the workspace at `root` into `out`, keeping the solutions of
+/// the parts in `solved` (e.g. 3A-3D, to hand out part 3E on a working Raft).
+pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, String> {
+    let solved: Vec<String> = solved.iter().map(|p| p.to_ascii_uppercase()).collect();
+    if let Some(bad) = solved.iter().find(|p| suite::part_of(&format!("_{p}")).is_none()) {
+        return Err(format!(
+            "--solved takes parts such as 3A or 4B, not `{bad}`"
+        ));
+    }
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .map_err(|e| format!("cannot use {}: {e}", out.display()))?
@@ -107,7 +120,7 @@ pub fn generate(root: &Path, out: &Path) -> Result<Summary, String> {
     for member in &members {
         for rel in walk(root, member)? {
             let bytes = read(&root.join(&rel))?;
-            let bytes = transform(&rel, bytes, &mut summary)?;
+            let bytes = transform(&rel, bytes, &solved, &mut summary)?;
             files.push((rel, bytes));
         }
     }
@@ -115,6 +128,13 @@ pub fn generate(root: &Path, out: &Path) -> Result<Summary, String> {
         return Err(format!(
             "{} has no solution markers: is it the reference workspace?",
             root.display()
+        ));
+    }
+    if let Some(unknown) = solved.iter().find(|p| !summary.kept.contains_key(*p)) {
+        let parts: Vec<&str> = summary.sections.keys().map(String::as_str).collect();
+        return Err(format!(
+            "--solved {unknown}: no solution section belongs to part {unknown} (the parts: {})",
+            parts.join(", ")
         ));
     }
     for (rel, bytes) in &files {
@@ -201,14 +221,22 @@ fn omitted(rel: &Path) -> bool {
 }
 
 /// A file as the handout has it.
-fn transform(rel: &Path, bytes: Vec<u8>, summary: &mut Summary) -> Result<Vec<u8>, String> {
+fn transform(
+    rel: &Path,
+    bytes: Vec<u8>,
+    solved: &[String],
+    summary: &mut Summary,
+) -> Result<Vec<u8>, String> {
     let is = |ext: &str| rel.extension().is_some_and(|e| e == ext);
     if is("rs") {
         let text =
             String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", rel.display()))?;
-        let stripped = markers::strip(&rel.display().to_string(), &text)?;
+        let stripped = markers::strip(&rel.display().to_string(), &text, solved)?;
         for tag in stripped.sections {
             *summary.sections.entry(tag).or_default() += 1;
+        }
+        for tag in stripped.kept {
+            *summary.kept.entry(tag).or_default() += 1;
         }
         return Ok(stripped.text.into_bytes());
     }

@@ -154,6 +154,10 @@ enum Command {
         /// The reference workspace (default: the one around the current directory).
         #[arg(short = 'C', long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Keep the solutions of these parts, comma-separated: e.g. 3A,3B,3C,3D hands out
+        /// part 3E on a working Raft.
+        #[arg(long, value_delimiter = ',', value_name = "PARTS")]
+        solved: Vec<String>,
     },
 }
 
@@ -256,7 +260,7 @@ fn main() -> ExitCode {
             output,
             build,
         } => viz::viz(&test, output, build.dir.as_deref(), build.profile()),
-        Command::Handout { out, dir } => handout::handout(&out, dir.as_deref()),
+        Command::Handout { out, dir, solved } => handout::handout(&out, dir.as_deref(), &solved),
     };
     match result {
         Ok(code) => code,

@@ -18,19 +18,23 @@ const PREFIX: &str = "// solution:";
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Stripped {
     pub text: String,
-    /// The tag of each section, in order.
+    /// The tag of each section replaced by its skeleton, in order.
     pub sections: Vec<String>,
+    /// The tag of each section whose solution was kept ([`strip`]), in order.
+    pub kept: Vec<String>,
 }
 
 enum State {
     Code,
-    /// Inside a solution, begun at this line.
-    Solution(usize),
-    Skeleton(usize),
+    /// Inside a solution, begun at this line; `true` if it is kept.
+    Solution(usize, bool),
+    Skeleton(usize, bool),
 }
 
-/// The skeleton of `text` (the file `name`, for messages).
-pub fn strip(name: &str, text: &str) -> Result<Stripped, String> {
+/// The skeleton of `text` (the file `name`, for messages), except that the sections
+/// tagged with a part in `solved` keep their solution (and lose their skeleton): a
+/// handout that starts on a working Raft.
+pub fn strip(name: &str, text: &str, solved: &[String]) -> Result<Stripped, String> {
     let mut out = Stripped::default();
     let mut state = State::Code;
     for (i, line) in text.lines().enumerate() {
@@ -44,17 +48,24 @@ pub fn strip(name: &str, text: &str) -> Result<Stripped, String> {
                     let tag = words.next().ok_or_else(|| {
                         at("`solution:begin` needs a part, e.g. `// solution:begin 3A <hint>`")
                     })?;
-                    out.sections.push(tag.to_owned());
-                    state = State::Solution(n);
+                    let keep = solved.iter().any(|p| p == tag);
+                    if keep {
+                        out.kept.push(tag.to_owned());
+                    } else {
+                        out.sections.push(tag.to_owned());
+                    }
+                    state = State::Solution(n, keep);
                 }
-                (Some("skeleton"), State::Solution(begun)) => state = State::Skeleton(*begun),
-                (Some("end"), State::Solution(_) | State::Skeleton(_)) => state = State::Code,
+                (Some("skeleton"), State::Solution(begun, keep)) => {
+                    state = State::Skeleton(*begun, *keep)
+                }
+                (Some("end"), State::Solution(..) | State::Skeleton(..)) => state = State::Code,
                 (Some(word @ ("begin" | "skeleton" | "end")), _) => {
                     return Err(at(&format!(
                         "`solution:{word}` out of order{}",
                         match state {
                             State::Code => " (no section is open)".to_owned(),
-                            State::Solution(b) | State::Skeleton(b) =>
+                            State::Solution(b, _) | State::Skeleton(b, _) =>
                                 format!(" (the section begun at line {b} is still open)"),
                         }
                     )));
@@ -69,12 +80,12 @@ pub fn strip(name: &str, text: &str) -> Result<Stripped, String> {
             continue;
         }
         match state {
-            State::Code => {
+            State::Code | State::Solution(_, true) => {
                 out.text.push_str(line);
                 out.text.push('\n');
             }
-            State::Solution(_) => {}
-            State::Skeleton(_) => {
+            State::Solution(_, false) | State::Skeleton(_, true) => {}
+            State::Skeleton(_, false) => {
                 let indent = &line[..line.len() - trimmed.len()];
                 let code = if trimmed == "//" {
                     ""
@@ -93,7 +104,7 @@ pub fn strip(name: &str, text: &str) -> Result<Stripped, String> {
     }
     match state {
         State::Code => Ok(out),
-        State::Solution(b) | State::Skeleton(b) => Err(format!(
+        State::Solution(b, _) | State::Skeleton(b, _) => Err(format!(
             "{name}:{b}: the section begun here has no `// solution:end`"
         )),
     }
@@ -106,7 +117,7 @@ mod tests {
     #[test]
     fn solutions_are_dropped_and_skeletons_uncommented() {
         let src = "fn f(x: u64) -> u64 {\n    // solution:begin 3A Double it.\n    x * 2\n    // solution:skeleton\n    // let _ = x;\n    //\n    // todo!(\"3A: double it\")\n    // solution:end\n}\n";
-        let out = strip("f.rs", src).unwrap();
+        let out = strip("f.rs", src, &[]).unwrap();
         assert_eq!(
             out.text,
             "fn f(x: u64) -> u64 {\n    let _ = x;\n\n    todo!(\"3A: double it\")\n}\n"
@@ -115,15 +126,23 @@ mod tests {
     }
 
     #[test]
+    fn solved_parts_keep_their_solution() {
+        let src = "// solution:begin 3A Double it.\nx * 2\n// solution:skeleton\n// todo!(\"3A\")\n// solution:end\n// solution:begin 3E Halve it.\nx / 2\n// solution:skeleton\n// todo!(\"3E\")\n// solution:end\n";
+        let out = strip("f.rs", src, &["3A".to_owned()]).unwrap();
+        assert_eq!(out.text, "x * 2\ntodo!(\"3E\")\n");
+        assert_eq!((out.sections, out.kept), (vec!["3E".to_owned()], vec!["3A".to_owned()]));
+    }
+
+    #[test]
     fn a_section_without_skeleton_is_dropped_whole() {
         let src = "a\n// solution:begin tests Reference tests.\n#[cfg(test)]\nmod tests;\n// solution:end\nb\n";
-        assert_eq!(strip("f.rs", src).unwrap().text, "a\nb\n");
+        assert_eq!(strip("f.rs", src, &[]).unwrap().text, "a\nb\n");
     }
 
     #[test]
     fn text_without_markers_is_unchanged() {
         let src = "let s = \"// solution:begin is only a marker at the start of a line\";\n";
-        let out = strip("f.rs", src).unwrap();
+        let out = strip("f.rs", src, &[]).unwrap();
         assert_eq!(out.text, src);
         assert!(out.sections.is_empty());
     }
@@ -157,7 +176,7 @@ mod tests {
             ),
         ];
         for (src, want) in cases {
-            let err = strip("f.rs", src).unwrap_err();
+            let err = strip("f.rs", src, &[]).unwrap_err();
             assert!(err.starts_with(want), "{src:?}: {err}");
         }
     }

@@ -317,6 +317,9 @@ impl Node {
     /// to be added).
     pub fn with_initial_voters(mut self, voters: impl IntoIterator<Item = usize>) -> Self {
         self.bootstrap = Config::of_voters(voters);
+        if let Some(bad) = self.bootstrap.voters.iter().find(|&&v| v >= self.peers) {
+            panic!("initial voter {bad} out of range for {} peers", self.peers);
+        }
         self.refresh_config();
         self
     }
@@ -1087,8 +1090,10 @@ impl Node {
         }
         recent && !args.transfer
         // solution:skeleton
+        // // 3E: ignore a vote request while a current leader was heard from recently
+        // // (§4.2.3), unless it follows a TimeoutNow. Until then, consider every request.
         // let _ = (args, now, self.leader_contact);
-        // todo!("3E: ignore a vote request while a current leader was heard from recently (§4.2.3), unless it follows a TimeoutNow")
+        // false
         // solution:end
     }
 

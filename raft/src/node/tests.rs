@@ -877,3 +877,937 @@ fn a_probe_to_a_peer_behind_the_snapshot_checks_at_the_cut() {
         (3, 1, 0)
     );
 }
+
+// ----- part 3E: membership ---------------------------------------------------------------
+
+fn set(ids: &[usize]) -> BTreeSet<usize> {
+    ids.iter().copied().collect()
+}
+
+/// A configuration: `voters`, the old voters of a joint change if any, and `learners`.
+fn cfg(voters: &[usize], outgoing: Option<&[usize]>, learners: &[usize]) -> Config {
+    Config {
+        voters: set(voters),
+        outgoing: outgoing.map(set),
+        learners: set(learners),
+    }
+}
+
+/// A node restarted from a given term and a log of these entries.
+fn with_entries(me: usize, peers: usize, term: u64, entries: Vec<Entry>, t0: Instant) -> Node {
+    let mut log = Log::new();
+    for e in entries {
+        log.push(e);
+    }
+    let saved = Persistent {
+        term,
+        voted_for: None,
+        log,
+    };
+    Node::new(me, peers, saved, Vec::new(), t0, 42)
+}
+
+/// Leader 0 of term 1 among `peers` servers of which `voters` form the cluster, that has
+/// committed a command of its term at index 1 (acked by every voter), so it may change
+/// the configuration.
+fn settled_leader(peers: usize, voters: &[usize], t0: Instant) -> Node {
+    let mut n = follower(0, peers, t0).with_initial_voters(voters.iter().copied());
+    elect(&mut n, t0);
+    assert_eq!(n.start(vec![0], t0), Some((1, 1)));
+    for &p in voters.iter().filter(|&&p| p != 0) {
+        ack(&mut n, p, 0, 1, t0);
+    }
+    assert_eq!(n.commit_index(), 1);
+    n.take_outbox();
+    n
+}
+
+fn votes_asked(out: &Outbox) -> Vec<(usize, &RequestVoteArgs)> {
+    out.sends
+        .iter()
+        .filter_map(|(p, r)| match r {
+            Request::Vote(a) => Some((*p, a)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn timeout_nows(out: &Outbox) -> Vec<(usize, &TimeoutNowArgs)> {
+    out.sends
+        .iter()
+        .filter_map(|(p, r)| match r {
+            Request::TimeoutNow(a) => Some((*p, a)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn vote_request(term: u64, candidate: usize, transfer: bool) -> RequestVoteArgs {
+    RequestVoteArgs {
+        term,
+        candidate,
+        last_log_index: 100,
+        last_log_term: 100,
+        transfer,
+    }
+}
+
+// refresh_config
+
+#[test]
+fn the_bootstrap_configuration_counts_while_the_log_has_none() {
+    let t0 = Instant::now();
+    assert_eq!(*follower(0, 3, t0).config(), Config::of_voters([0, 1, 2]));
+    let small = follower(0, 5, t0).with_initial_voters([0, 1, 2]);
+    assert_eq!(*small.config(), Config::of_voters([0, 1, 2]));
+    let outside = follower(4, 5, t0).with_initial_voters(Vec::new());
+    assert_eq!(*outside.config(), Config::default());
+    // A configuration in the log wins over the bootstrap one, on every restart.
+    let logged = cfg(&[0, 1], None, &[2]);
+    let n = with_entries(0, 5, 1, vec![Entry::config(1, logged.clone())], t0)
+        .with_initial_voters([0, 1, 2]);
+    assert_eq!(*n.config(), logged);
+}
+
+#[test]
+fn a_leaders_configuration_takes_effect_when_appended_not_when_committed() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    assert_eq!(n.add_learner(3, t0), Ok((2, 1)));
+    assert_eq!(*n.config(), cfg(&[0, 1, 2], None, &[3]));
+    assert_eq!(n.commit_index(), 1, "in effect before it commits");
+    // The learner is a member now: it gets the log.
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    assert!(
+        appends(&out).iter().any(|(p, _)| *p == 3),
+        "{:?}",
+        out.sends
+    );
+
+    ack(&mut n, 1, 1, 1, t0);
+    ack(&mut n, 3, 0, 2, t0);
+    assert_eq!(n.commit_index(), 2);
+    assert_eq!(n.change_voters(&set(&[0, 1, 2, 3]), t0), Ok((3, 1)));
+    assert_eq!(*n.config(), Config::of_voters([0, 1, 2, 3]));
+    assert_eq!(n.commit_index(), 2, "in effect before it commits");
+    // Four voters: two acks besides the leader's own are needed, not one.
+    ack(&mut n, 1, 2, 1, t0);
+    assert_eq!(n.commit_index(), 2, "2 of 4 voters is no majority");
+    ack(&mut n, 3, 2, 1, t0);
+    assert_eq!(n.commit_index(), 3);
+}
+
+#[test]
+fn a_followers_configuration_takes_effect_when_appended_and_reverts_when_truncated() {
+    let t0 = Instant::now();
+    let mut n = follower(1, 5, t0).with_initial_voters([0, 1, 2]);
+    let c1 = cfg(&[0, 1, 2], None, &[3]);
+    let c2 = cfg(&[0, 1, 2, 3], None, &[]);
+    let reply = n.handle_append_entries(
+        &append_args(1, (0, 0), vec![Entry::config(1, c1.clone())], 0),
+        t0,
+    );
+    assert!(reply.success);
+    assert_eq!(n.commit_index(), 0);
+    assert_eq!(*n.config(), c1, "in effect before it commits");
+    n.handle_append_entries(
+        &append_args(1, (1, 1), vec![Entry::config(1, c2.clone())], 0),
+        t0,
+    );
+    assert_eq!(*n.config(), c2);
+    // A new leader's entry replaces index 2: c1 is back.
+    let reply = n.handle_append_entries(&append_args(2, (1, 1), vec![entry(2, 9)], 0), t0);
+    assert!(reply.success);
+    assert_eq!(n.log().last_index(), 2);
+    assert_eq!(*n.config(), c1);
+    // And one replacing index 1 brings back the bootstrap configuration.
+    n.handle_append_entries(&append_args(3, (0, 0), vec![entry(3, 1)], 0), t0);
+    assert_eq!(*n.config(), Config::of_voters([0, 1, 2]));
+}
+
+#[test]
+fn a_snapshot_keeps_the_configuration_of_its_cut_across_a_restart() {
+    let t0 = Instant::now();
+    let mut n = follower(1, 5, t0).with_initial_voters([0, 1, 2]);
+    let c1 = cfg(&[0, 1, 2], None, &[3]);
+    n.handle_append_entries(
+        &append_args(
+            1,
+            (0, 0),
+            vec![Entry::config(1, c1.clone()), entry(1, 2)],
+            2,
+        ),
+        t0,
+    );
+    assert_eq!(n.last_applied(), 2);
+    n.snapshot(2, b"s2".to_vec());
+    assert!(n.log().entries().is_empty());
+    assert_eq!(n.log().start_config(), Some(&c1));
+    assert_eq!(*n.config(), c1);
+    // Restarted from what it saved: the cut's configuration, not the bootstrap one.
+    let saved = persist::decode(&n.raft_state()).unwrap();
+    let restarted = Node::new(1, 5, saved, b"s2".to_vec(), t0, 7).with_initial_voters([0, 1, 2]);
+    assert_eq!(*restarted.config(), c1);
+}
+
+#[test]
+fn an_installed_snapshot_brings_the_configuration_of_its_cut() {
+    let t0 = Instant::now();
+    let c = cfg(&[0, 1, 2], None, &[3]);
+    let args = InstallSnapshotArgs {
+        term: 2,
+        leader: 0,
+        last_included_index: 5,
+        last_included_term: 2,
+        config: Some(c.clone()),
+        snapshot: b"s5".to_vec(),
+    };
+    // A server that waits outside the cluster learns it is a learner.
+    let mut n = follower(3, 4, t0).with_initial_voters(Vec::new());
+    n.handle_install_snapshot(&args, t0);
+    assert_eq!(*n.config(), c);
+
+    // A log whose own configuration the snapshot replaces takes the snapshot's.
+    let mut m = with_entries(
+        1,
+        4,
+        1,
+        vec![Entry::config(1, Config::of_voters([0, 1]))],
+        t0,
+    )
+    .with_initial_voters([0, 1, 2]);
+    assert_eq!(*m.config(), Config::of_voters([0, 1]));
+    m.handle_install_snapshot(&args, t0);
+    assert_eq!(*m.config(), c);
+
+    // With no configuration in the leader's log, the bootstrap one counts.
+    let mut k = with_entries(
+        1,
+        4,
+        1,
+        vec![Entry::config(1, Config::of_voters([0, 1]))],
+        t0,
+    )
+    .with_initial_voters([0, 1, 2]);
+    k.handle_install_snapshot(
+        &InstallSnapshotArgs {
+            config: None,
+            ..args
+        },
+        t0,
+    );
+    assert_eq!(*k.config(), Config::of_voters([0, 1, 2]));
+}
+
+// tick
+
+#[test]
+fn learners_and_servers_outside_the_configuration_never_campaign() {
+    let t0 = Instant::now();
+    let mut learner = follower(3, 4, t0).with_initial_voters([0, 1, 2]);
+    learner.handle_append_entries(
+        &append_args(
+            1,
+            (0, 0),
+            vec![Entry::config(1, cfg(&[0, 1, 2], None, &[3]))],
+            0,
+        ),
+        t0,
+    );
+    assert!(learner.config().is_learner(3));
+    let outsider = follower(3, 4, t0).with_initial_voters([0, 1, 2]);
+    let waiting = follower(3, 4, t0).with_initial_voters(Vec::new());
+    for (name, mut n) in [
+        ("learner", learner),
+        ("outsider", outsider),
+        ("no voters", waiting),
+    ] {
+        n.take_outbox();
+        let term = n.term();
+        for i in 1..=20 {
+            let now = later(t0, 600 * i);
+            n.tick(now);
+            assert!(n.next_deadline() > now, "{name}: the timer restarts");
+        }
+        assert_eq!(n.term(), term, "{name} started an election");
+        assert!(!n.is_leader(), "{name}");
+        let out = n.take_outbox();
+        assert!(votes_asked(&out).is_empty(), "{name}: {:?}", out.sends);
+        assert!(!out.persist, "{name}");
+    }
+    // A voter under the same bootstrap does campaign.
+    let mut voter = follower(2, 4, t0).with_initial_voters([0, 1, 2]);
+    voter.tick(later(t0, 600));
+    assert_eq!(voter.term(), 1);
+    let asked: Vec<usize> = votes_asked(&voter.take_outbox())
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(asked, [0, 1], "only voters are asked");
+}
+
+// Config::has_quorum / quorum_index through the node
+
+#[test]
+fn a_candidate_in_a_joint_configuration_needs_a_majority_of_each_set() {
+    let t0 = Instant::now();
+    let joint = cfg(&[0, 3, 4], Some(&[0, 1, 2]), &[5]);
+    let yes = |term| RequestVoteReply {
+        term,
+        vote_granted: true,
+    };
+    let mut n = with_entries(0, 6, 1, vec![Entry::config(1, joint.clone())], t0);
+    n.start_election(t0, false);
+    let asked: Vec<usize> = votes_asked(&n.take_outbox())
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(asked, [1, 2, 3, 4], "every voter of both sets, no learner");
+    n.handle_vote_reply(5, 2, &yes(2), t0); // a learner's vote counts for nothing
+    n.handle_vote_reply(1, 2, &yes(2), t0);
+    n.handle_vote_reply(2, 2, &yes(2), t0);
+    assert!(
+        !n.is_leader(),
+        "all of the old set (and 3 of 5 voters) but 1 of 3 new ones"
+    );
+    n.handle_vote_reply(3, 2, &yes(2), t0);
+    assert!(n.is_leader());
+
+    let mut m = with_entries(0, 6, 1, vec![Entry::config(1, joint)], t0);
+    m.start_election(t0, false);
+    m.handle_vote_reply(3, 2, &yes(2), t0);
+    m.handle_vote_reply(4, 2, &yes(2), t0);
+    assert!(!m.is_leader(), "all of the new set but 1 of 3 old ones");
+    m.handle_vote_reply(2, 2, &yes(2), t0);
+    assert!(m.is_leader());
+}
+
+#[test]
+fn a_leader_in_a_joint_configuration_commits_only_with_a_majority_of_each_set() {
+    let t0 = Instant::now();
+    let joint = cfg(&[0, 3, 4], Some(&[0, 1, 2]), &[]);
+    let mut n = with_entries(0, 5, 1, vec![Entry::config(1, joint.clone())], t0);
+    elect(&mut n, t0);
+    assert_eq!(n.term(), 2);
+    assert_eq!(n.start(vec![2], t0), Some((2, 2)));
+    ack(&mut n, 1, 0, 2, t0);
+    ack(&mut n, 2, 0, 2, t0);
+    assert_eq!(
+        n.commit_index(),
+        0,
+        "the old set's majority (3 of 5 voters) is not enough"
+    );
+    assert_eq!(*n.config(), joint);
+    ack(&mut n, 3, 0, 2, t0);
+    assert_eq!(n.commit_index(), 2);
+
+    let mut m = with_entries(0, 5, 1, vec![Entry::config(1, joint)], t0);
+    elect(&mut m, t0);
+    m.start(vec![2], t0);
+    ack(&mut m, 3, 0, 2, t0);
+    ack(&mut m, 4, 0, 2, t0);
+    assert_eq!(m.commit_index(), 0, "the new set's majority is not enough");
+    ack(&mut m, 1, 0, 2, t0);
+    assert_eq!(m.commit_index(), 2);
+}
+
+// check_change_allowed
+
+#[test]
+fn only_a_leader_changes_the_configuration_and_one_change_at_a_time() {
+    let t0 = Instant::now();
+    let mut f = follower(1, 4, t0);
+    assert_eq!(f.check_change_allowed(), Err(ChangeError::NotLeader));
+    assert_eq!(f.add_learner(3, t0), Err(ChangeError::NotLeader));
+    assert_eq!(
+        f.change_voters(&set(&[1, 2]), t0),
+        Err(ChangeError::NotLeader)
+    );
+
+    let mut n = settled_leader(5, &[0, 1, 2], t0);
+    assert_eq!(n.check_change_allowed(), Ok(()));
+    assert_eq!(n.add_learner(3, t0), Ok((2, 1)));
+    let in_flight = ChangeError::ChangeInFlight { index: 2 };
+    assert_eq!(n.check_change_allowed(), Err(in_flight.clone()));
+    assert_eq!(n.add_learner(4, t0), Err(in_flight.clone()));
+    assert_eq!(n.change_voters(&set(&[0, 1]), t0), Err(in_flight.clone()));
+    ack(&mut n, 1, 1, 1, t0);
+    assert_eq!(n.commit_index(), 2);
+    assert_eq!(n.check_change_allowed(), Ok(()));
+    assert_eq!(n.add_learner(4, t0), Ok((3, 1)));
+}
+
+#[test]
+fn a_new_leader_changes_nothing_before_committing_an_entry_of_its_term() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 4, t0).with_initial_voters([0, 1, 2]);
+    // Entries 1 and 2 of term 1 are committed under leader 1...
+    n.handle_append_entries(
+        &AppendEntriesArgs {
+            leader: 1,
+            ..append_args(1, (0, 0), vec![entry(1, 1), entry(1, 2)], 2)
+        },
+        t0,
+    );
+    assert_eq!(n.commit_index(), 2);
+    // ...and 0 becomes leader of term 2: its commit index holds nothing of its term.
+    let t1 = later(t0, 1000);
+    elect(&mut n, t1);
+    assert_eq!(n.term(), 2);
+    let refused = ChangeError::NothingCommittedInTerm { term: 2 };
+    assert_eq!(n.check_change_allowed(), Err(refused.clone()));
+    assert_eq!(n.add_learner(3, t1), Err(refused.clone()));
+    assert_eq!(n.start(vec![3], t1), Some((3, 2)));
+    assert_eq!(
+        n.check_change_allowed(),
+        Err(refused.clone()),
+        "appended is not committed"
+    );
+    ack(&mut n, 1, 2, 1, t1);
+    assert_eq!(n.commit_index(), 3);
+    assert_eq!(n.check_change_allowed(), Ok(()));
+    assert_eq!(n.add_learner(3, t1), Ok((4, 2)));
+}
+
+// add_learner, change_voters
+
+#[test]
+fn add_learner_refuses_unknown_servers_and_members() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(5, &[0, 1, 2], t0);
+    assert_eq!(n.add_learner(5, t0), Err(ChangeError::UnknownServer(5)));
+    assert_eq!(n.add_learner(1, t0), Err(ChangeError::Unchanged));
+    assert_eq!(n.add_learner(0, t0), Err(ChangeError::Unchanged));
+    assert_eq!(n.log().last_index(), 1, "a refusal appends nothing");
+    assert_eq!(n.add_learner(3, t0), Ok((2, 1)));
+    let out = n.take_outbox();
+    assert!(out.persist, "the entry is saved");
+    assert_eq!(
+        n.log().entry(2),
+        Some(&Entry::config(1, cfg(&[0, 1, 2], None, &[3])))
+    );
+    ack(&mut n, 1, 1, 1, t0);
+    assert_eq!(n.add_learner(3, t0), Err(ChangeError::Unchanged));
+}
+
+#[test]
+fn change_voters_refusals() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(5, &[0, 1, 2], t0);
+    assert_eq!(
+        n.change_voters(&set(&[0, 1, 7]), t0),
+        Err(ChangeError::UnknownServer(7))
+    );
+    assert_eq!(n.change_voters(&set(&[]), t0), Err(ChangeError::NoVoters));
+    assert_eq!(
+        n.change_voters(&set(&[0, 1, 2]), t0),
+        Err(ChangeError::Unchanged)
+    );
+    // Server 3 is no learner: it cannot become a voter.
+    assert_eq!(
+        n.change_voters(&set(&[0, 1, 2, 3]), t0),
+        Err(ChangeError::NotCaughtUp {
+            server: 3,
+            matched: 0,
+            commit: 1
+        })
+    );
+    // Even holding everything committed, a server outside the configuration must be a
+    // learner first.
+    ack(&mut n, 3, 0, 1, t0);
+    assert!(!n.caught_up(3));
+    assert_eq!(
+        n.change_voters(&set(&[0, 1, 2, 3]), t0),
+        Err(ChangeError::NotCaughtUp {
+            server: 3,
+            matched: 1,
+            commit: 1
+        })
+    );
+    assert_eq!(n.log().last_index(), 1, "a refusal appends nothing");
+}
+
+#[test]
+fn a_learner_becomes_a_voter_only_once_it_holds_everything_committed() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    n.add_learner(3, t0).unwrap();
+    ack(&mut n, 1, 1, 1, t0);
+    assert_eq!(n.commit_index(), 2);
+    let four = set(&[0, 1, 2, 3]);
+    let not_caught_up = |matched| {
+        Err(ChangeError::NotCaughtUp {
+            server: 3,
+            matched,
+            commit: 2,
+        })
+    };
+    assert!(!n.caught_up(3));
+    assert_eq!(n.change_voters(&four, t0), not_caught_up(0));
+    ack(&mut n, 3, 0, 1, t0);
+    assert_eq!(n.change_voters(&four, t0), not_caught_up(1));
+    ack(&mut n, 3, 1, 1, t0);
+    assert!(n.caught_up(3));
+    // One voter more: a single-server change, and the learner is one no more.
+    assert_eq!(n.change_voters(&four, t0), Ok((3, 1)));
+    assert_eq!(*n.config(), cfg(&[0, 1, 2, 3], None, &[]));
+    assert_eq!(n.log().entry(3).unwrap().config.as_ref(), Some(n.config()));
+}
+
+#[test]
+fn removing_one_voter_is_a_single_server_change() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
+    assert_eq!(n.change_voters(&set(&[0, 1]), t0), Ok((2, 1)));
+    assert_eq!(*n.config(), Config::of_voters([0, 1]));
+    // Server 2 left: the leader no longer replicates to it.
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    let to: Vec<usize> = appends(&out).iter().map(|(p, _)| *p).collect();
+    assert_eq!(to, [1]);
+}
+
+#[test]
+fn replacing_a_voter_goes_through_joint_consensus() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    n.add_learner(3, t0).unwrap();
+    ack(&mut n, 1, 1, 1, t0);
+    ack(&mut n, 3, 0, 2, t0);
+    // Two differences (2 out, 3 in): C_old,new first.
+    assert_eq!(n.change_voters(&set(&[0, 1, 3]), t0), Ok((3, 1)));
+    let joint = cfg(&[0, 1, 3], Some(&[0, 1, 2]), &[]);
+    assert_eq!(*n.config(), joint);
+    assert_eq!(n.log().entry(3).unwrap().config.as_ref(), Some(&joint));
+    assert_eq!(
+        n.check_change_allowed(),
+        Err(ChangeError::ChangeInFlight { index: 3 })
+    );
+    // The old set's majority alone does not commit it.
+    ack(&mut n, 2, 1, 2, t0);
+    assert_eq!(n.commit_index(), 2);
+    assert_eq!(n.log().last_index(), 3);
+    // With the new set's too, it commits, and the leader appends C_new itself.
+    ack(&mut n, 3, 2, 1, t0);
+    assert_eq!(n.commit_index(), 3);
+    assert_eq!(n.log().last_index(), 4);
+    let new = cfg(&[0, 1, 3], None, &[]);
+    assert_eq!(n.log().entry(4), Some(&Entry::config(1, new.clone())));
+    assert_eq!(*n.config(), new);
+    assert_eq!(
+        n.check_change_allowed(),
+        Err(ChangeError::ChangeInFlight { index: 4 }),
+        "until C_new commits"
+    );
+    // C_new needs only the new voters: 0 and 3 suffice, 2 is gone.
+    ack(&mut n, 2, 3, 1, t0);
+    assert_eq!(n.commit_index(), 3);
+    ack(&mut n, 3, 3, 1, t0);
+    assert_eq!(n.commit_index(), 4);
+    assert_eq!(n.check_change_allowed(), Ok(()));
+}
+
+#[test]
+fn replacing_the_whole_cluster_keeps_the_remaining_learners() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(6, &[0, 1, 2], t0);
+    let mut index = 1;
+    for learner in [3, 4, 5] {
+        index += 1;
+        assert_eq!(n.add_learner(learner, t0), Ok((index, 1)));
+        ack(&mut n, 1, index - 1, 1, t0);
+        assert_eq!(n.commit_index(), index);
+    }
+    for learner in [3, 4] {
+        ack(&mut n, learner, 0, index, t0);
+    }
+    assert_eq!(n.change_voters(&set(&[0, 3, 4]), t0), Ok((5, 1)));
+    assert_eq!(*n.config(), cfg(&[0, 3, 4], Some(&[0, 1, 2]), &[5]));
+}
+
+// finish_joint_change
+
+#[test]
+fn a_new_leader_finishes_a_committed_joint_change() {
+    let t0 = Instant::now();
+    let joint = cfg(&[0, 3, 4], Some(&[0, 1, 2]), &[]);
+    let heard = AppendEntriesArgs {
+        leader: 1,
+        ..append_args(1, (0, 0), vec![Entry::config(1, joint.clone())], 1)
+    };
+    let mut n = follower(0, 5, t0);
+    n.handle_append_entries(&heard, t0);
+    assert_eq!(n.commit_index(), 1);
+    elect(&mut n, later(t0, 1000));
+    assert_eq!(n.term(), 2);
+    assert_eq!(n.log().last_index(), 2);
+    let new = cfg(&[0, 3, 4], None, &[]);
+    assert_eq!(n.log().entry(2), Some(&Entry::config(2, new.clone())));
+    assert_eq!(*n.config(), new);
+
+    // Not while the joint entry is uncommitted here.
+    let mut m = follower(0, 5, t0);
+    m.handle_append_entries(
+        &AppendEntriesArgs {
+            leader_commit: 0,
+            ..heard
+        },
+        t0,
+    );
+    elect(&mut m, later(t0, 1000));
+    assert_eq!(m.log().last_index(), 1);
+    assert_eq!(*m.config(), joint);
+    // It finishes once an entry of its term commits the joint entry.
+    m.start(vec![2], later(t0, 1000));
+    ack(&mut m, 1, 0, 2, later(t0, 1000));
+    ack(&mut m, 3, 0, 2, later(t0, 1000));
+    assert_eq!(m.commit_index(), 2);
+    assert_eq!(m.log().entry(3), Some(&Entry::config(2, new.clone())));
+    assert_eq!(*m.config(), new);
+
+    // Restarted from a snapshot whose cut holds the joint configuration: committed too.
+    let saved = Persistent {
+        term: 1,
+        voted_for: None,
+        log: Log::from_parts(1, 1, Vec::new()).with_start_config(Some(joint)),
+    };
+    let mut r = Node::new(0, 5, saved, b"s1".to_vec(), t0, 42);
+    elect(&mut r, t0);
+    assert_eq!(r.log().entry(2), Some(&Entry::config(2, new.clone())));
+    assert_eq!(*r.config(), new);
+}
+
+// step_down_if_removed
+
+#[test]
+fn a_removed_leader_leads_until_c_new_commits_then_steps_down_for_good() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
+    assert_eq!(n.start(vec![2], t0), Some((2, 1)));
+    assert_eq!(n.change_voters(&set(&[1, 2]), t0), Ok((3, 1)));
+    assert_eq!(*n.config(), Config::of_voters([1, 2]));
+    assert!(n.is_leader(), "it leads until C_new commits");
+    // It still takes commands and replicates to the new voters.
+    assert_eq!(n.start(vec![4], t0), Some((4, 1)));
+    n.tick(later(t0, 100));
+    let out = n.take_outbox();
+    let to: Vec<usize> = appends(&out).iter().map(|(p, _)| *p).collect();
+    assert_eq!(to, [1, 2]);
+    // Committing an entry before C_new is no reason to step down.
+    ack(&mut n, 1, 1, 1, t0);
+    ack(&mut n, 2, 1, 1, t0);
+    assert_eq!(n.commit_index(), 2);
+    assert!(n.is_leader());
+    // Its own copy does not count: C_new needs both 1 and 2.
+    ack(&mut n, 1, 2, 2, t0);
+    assert_eq!(n.commit_index(), 2);
+    assert!(n.is_leader());
+    ack(&mut n, 2, 2, 2, t0);
+    assert_eq!(n.commit_index(), 4);
+    assert!(!n.is_leader(), "C_new committed without it");
+    assert_eq!(n.start(vec![5], t0), None);
+    // And it never campaigns again.
+    let term = n.term();
+    for i in 1..=20 {
+        n.tick(later(t0, 600 * i));
+    }
+    assert_eq!(n.term(), term);
+    assert!(!n.is_leader());
+    assert!(votes_asked(&n.take_outbox()).is_empty());
+}
+
+#[test]
+fn a_leader_removed_by_a_joint_change_leads_through_c_new() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    n.add_learner(3, t0).unwrap();
+    ack(&mut n, 1, 1, 1, t0);
+    ack(&mut n, 3, 0, 2, t0);
+    assert_eq!(n.change_voters(&set(&[1, 2, 3]), t0), Ok((3, 1)));
+    assert_eq!(*n.config(), cfg(&[1, 2, 3], Some(&[0, 1, 2]), &[]));
+    // C_old,new commits (0 and 1 of the old set, 1 and 3 of the new): C_new follows,
+    // and the leader, outside it, still leads.
+    ack(&mut n, 1, 2, 1, t0);
+    ack(&mut n, 3, 2, 1, t0);
+    assert_eq!(n.commit_index(), 3);
+    assert_eq!(*n.config(), cfg(&[1, 2, 3], None, &[]));
+    assert!(n.is_leader());
+    ack(&mut n, 1, 3, 1, t0);
+    assert_eq!(n.commit_index(), 3, "the leader's own copy does not count");
+    assert!(n.is_leader());
+    ack(&mut n, 3, 3, 1, t0);
+    assert_eq!(n.commit_index(), 4);
+    assert!(!n.is_leader());
+}
+
+// ignores_vote_request
+
+#[test]
+fn a_follower_that_heard_from_its_leader_recently_ignores_vote_requests() {
+    let t0 = Instant::now();
+    let mut n = follower(1, 3, t0);
+    n.handle_append_entries(&append_args(1, (0, 0), vec![], 0), t0);
+    n.take_outbox();
+    let ask = vote_request(5, 2, false);
+    let just_before = t0 + MIN_ELECTION_TIMEOUT - Duration::from_millis(1);
+    assert!(n.ignores_vote_request(&ask, just_before));
+    let reply = n.handle_request_vote(&ask, just_before);
+    assert_eq!((reply.term, reply.vote_granted), (1, false));
+    assert_eq!(
+        (n.term(), n.voted_for()),
+        (1, None),
+        "the term is not adopted"
+    );
+    assert!(!n.take_outbox().persist, "nothing changed, nothing to save");
+    // A minimum election timeout later it votes.
+    let at = t0 + MIN_ELECTION_TIMEOUT;
+    assert!(!n.ignores_vote_request(&ask, at));
+    let reply = n.handle_request_vote(&ask, at);
+    assert_eq!((reply.term, reply.vote_granted), (5, true));
+    assert_eq!(n.voted_for(), Some(2));
+    // A server that never heard from a leader does not ignore anyone.
+    let fresh = follower(1, 3, t0);
+    assert!(!fresh.ignores_vote_request(&ask, t0));
+}
+
+#[test]
+fn an_installed_snapshot_counts_as_hearing_from_the_leader() {
+    let t0 = Instant::now();
+    let mut n = follower(1, 3, t0);
+    n.handle_install_snapshot(
+        &InstallSnapshotArgs {
+            term: 1,
+            leader: 0,
+            last_included_index: 3,
+            last_included_term: 1,
+            config: None,
+            snapshot: vec![],
+        },
+        t0,
+    );
+    let reply = n.handle_request_vote(&vote_request(5, 2, false), later(t0, 10));
+    assert_eq!((reply.term, reply.vote_granted), (1, false));
+}
+
+#[test]
+fn a_leader_ignores_vote_requests_except_a_transfers() {
+    let t0 = Instant::now();
+    let mut n = follower(0, 3, t0);
+    elect(&mut n, t0);
+    let late = later(t0, 10_000);
+    let reply = n.handle_request_vote(&vote_request(5, 2, false), late);
+    assert_eq!((reply.term, reply.vote_granted), (1, false));
+    assert!(n.is_leader());
+    assert_eq!(n.term(), 1);
+    assert!(!n.take_outbox().persist);
+    // A transfer's election is never ignored.
+    assert!(!n.ignores_vote_request(&vote_request(5, 2, true), late));
+    let reply = n.handle_request_vote(&vote_request(5, 2, true), late);
+    assert_eq!((reply.term, reply.vote_granted), (5, true));
+    assert!(!n.is_leader());
+
+    let mut f = follower(1, 3, t0);
+    f.handle_append_entries(&append_args(1, (0, 0), vec![], 0), t0);
+    let reply = f.handle_request_vote(&vote_request(2, 2, true), later(t0, 1));
+    assert_eq!((reply.term, reply.vote_granted), (2, true));
+}
+
+// transfer_leadership, continue_transfer, handle_timeout_now
+
+#[test]
+fn transfer_leadership_refusals() {
+    let t0 = Instant::now();
+    let mut f = follower(1, 4, t0);
+    assert_eq!(f.transfer_leadership(2, t0), Err(ChangeError::NotLeader));
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    n.add_learner(3, t0).unwrap();
+    n.take_outbox();
+    assert_eq!(
+        n.transfer_leadership(4, t0),
+        Err(ChangeError::UnknownServer(4))
+    );
+    assert_eq!(n.transfer_leadership(0, t0), Err(ChangeError::Unchanged));
+    assert_eq!(n.transfer_leadership(3, t0), Err(ChangeError::NotAVoter(3)));
+    assert_eq!(n.transferring(), None);
+    assert_eq!(n.transfer_leadership(1, t0), Ok(()));
+    assert_eq!(n.transferring(), Some(1));
+    assert_eq!(
+        n.transfer_leadership(2, t0),
+        Err(ChangeError::TransferInProgress { to: 1 })
+    );
+    assert_eq!(n.transferring(), Some(1));
+}
+
+#[test]
+fn a_caught_up_target_gets_timeout_now_at_once_and_the_leader_takes_no_commands() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    assert_eq!(n.transfer_leadership(1, t0), Ok(()));
+    let out = n.take_outbox();
+    assert_eq!(
+        timeout_nows(&out),
+        [(1, &TimeoutNowArgs { term: 1, leader: 0 })]
+    );
+    assert_eq!(n.start(vec![9], t0), None);
+    assert_eq!(n.log().last_index(), 1);
+    let busy = ChangeError::TransferInProgress { to: 1 };
+    assert_eq!(n.check_change_allowed(), Err(busy.clone()));
+    assert_eq!(n.add_learner(3, t0), Err(busy.clone()));
+    // Told once: later progress sends no second TimeoutNow.
+    ack(&mut n, 1, 1, 0, t0);
+    n.tick(later(t0, 100));
+    assert!(timeout_nows(&n.take_outbox()).is_empty());
+}
+
+#[test]
+fn a_lagging_target_gets_timeout_now_once_it_holds_the_whole_log() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
+    n.start(vec![2], t0);
+    n.start(vec![3], t0);
+    ack(&mut n, 1, 1, 2, t0);
+    assert_eq!(n.commit_index(), 3);
+    n.take_outbox();
+    let t1 = later(t0, 1);
+    assert_eq!(n.transfer_leadership(2, t1), Ok(()));
+    assert!(timeout_nows(&n.take_outbox()).is_empty(), "2 holds only 1");
+    // It is sent what it lacks at once.
+    assert_eq!(n.next_deadline(), t1);
+    n.tick(t1);
+    let out = n.take_outbox();
+    let sent = appends(&out);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].0, sent[0].1.prev_log_index, sent[0].1.entries.len()),
+        (2, 1, 2)
+    );
+    // Index 2 of 3 is not enough...
+    ack(&mut n, 2, 1, 1, t1);
+    assert!(timeout_nows(&n.take_outbox()).is_empty());
+    // ...index 3 is.
+    ack(&mut n, 2, 2, 1, t1);
+    let out = n.take_outbox();
+    assert_eq!(
+        timeout_nows(&out),
+        [(2, &TimeoutNowArgs { term: 1, leader: 0 })]
+    );
+}
+
+#[test]
+fn a_transfer_that_takes_too_long_is_abandoned() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
+    n.start(vec![2], t0);
+    ack(&mut n, 1, 1, 1, t0);
+    n.take_outbox();
+    assert_eq!(n.transfer_leadership(2, t0), Ok(()));
+    assert!(n.next_deadline() <= t0 + TRANSFER_TIMEOUT);
+    n.tick(t0 + TRANSFER_TIMEOUT - Duration::from_millis(1));
+    assert_eq!(n.transferring(), Some(2));
+    assert_eq!(n.start(vec![3], t0), None);
+    n.tick(t0 + TRANSFER_TIMEOUT);
+    assert_eq!(n.transferring(), None);
+    assert!(n.is_leader());
+    assert_eq!(n.start(vec![3], t0 + TRANSFER_TIMEOUT), Some((3, 1)));
+    assert_eq!(n.transfer_leadership(1, t0 + TRANSFER_TIMEOUT), Ok(()));
+}
+
+#[test]
+fn timeout_now_makes_a_voter_campaign_at_once_with_the_transfer_flag() {
+    let t0 = Instant::now();
+    let mut n = follower(1, 3, t0);
+    n.handle_append_entries(&append_args(1, (0, 0), vec![entry(1, 1)], 1), t0);
+    n.take_outbox();
+    let now = later(t0, 5);
+    let reply = n.handle_timeout_now(&TimeoutNowArgs { term: 1, leader: 0 }, now);
+    assert_eq!(reply.term, 2);
+    assert_eq!((n.term(), n.voted_for()), (2, Some(1)));
+    let out = n.take_outbox();
+    assert!(out.persist);
+    let asked = votes_asked(&out);
+    assert_eq!(asked.len(), 2);
+    let args = asked[0].1.clone();
+    assert!(
+        asked
+            .iter()
+            .all(|(_, a)| a.transfer && a.term == 2 && a.candidate == 1)
+    );
+    // A follower that heard from the leader just now still grants that vote.
+    let mut other = follower(2, 3, t0);
+    other.handle_append_entries(&append_args(1, (0, 0), vec![entry(1, 1)], 1), t0);
+    assert!(other.handle_request_vote(&args, now).vote_granted);
+    // An ordinary election of the same server would have been ignored.
+    let mut third = follower(2, 3, t0);
+    third.handle_append_entries(&append_args(1, (0, 0), vec![entry(1, 1)], 1), t0);
+    let ordinary = RequestVoteArgs {
+        transfer: false,
+        ..args
+    };
+    assert!(!third.handle_request_vote(&ordinary, now).vote_granted);
+    assert_eq!(third.term(), 1);
+}
+
+#[test]
+fn timeout_now_is_ignored_by_learners_and_from_old_terms() {
+    let t0 = Instant::now();
+    let mut learner = follower(3, 4, t0).with_initial_voters([0, 1, 2]);
+    learner.handle_append_entries(
+        &append_args(
+            1,
+            (0, 0),
+            vec![Entry::config(1, cfg(&[0, 1, 2], None, &[3]))],
+            0,
+        ),
+        t0,
+    );
+    learner.take_outbox();
+    let reply = learner.handle_timeout_now(&TimeoutNowArgs { term: 1, leader: 0 }, t0);
+    assert_eq!(reply.term, 1);
+    assert_eq!((learner.term(), learner.voted_for()), (1, None));
+    assert!(learner.take_outbox().sends.is_empty());
+
+    let mut stale = with_log(1, 3, 3, &[1], t0);
+    let reply = stale.handle_timeout_now(&TimeoutNowArgs { term: 2, leader: 0 }, t0);
+    assert_eq!(reply.term, 3);
+    assert_eq!(stale.term(), 3);
+    assert!(stale.take_outbox().sends.is_empty());
+}
+
+// apply_committed
+
+#[test]
+fn a_committed_configuration_is_applied_at_its_index() {
+    let t0 = Instant::now();
+    let mut n = settled_leader(4, &[0, 1, 2], t0);
+    n.add_learner(3, t0).unwrap();
+    let c = cfg(&[0, 1, 2], None, &[3]);
+    assert!(n.take_outbox().applies.is_empty(), "not before it commits");
+    ack(&mut n, 1, 1, 1, t0);
+    assert_eq!(
+        n.take_outbox().applies,
+        [ApplyMsg::Config {
+            index: 2,
+            config: c.clone()
+        }]
+    );
+
+    let mut f = follower(1, 4, t0).with_initial_voters([0, 1, 2]);
+    f.handle_append_entries(
+        &append_args(1, (0, 0), vec![entry(1, 1), Entry::config(1, c.clone())], 2),
+        t0,
+    );
+    assert_eq!(
+        f.take_outbox().applies,
+        [
+            ApplyMsg::Command {
+                index: 1,
+                command: vec![1]
+            },
+            ApplyMsg::Config {
+                index: 2,
+                config: c
+            }
+        ]
+    );
+}
