@@ -76,7 +76,10 @@ pub fn handout(out: &Path, dir: Option<&Path>, solved: &[String]) -> Result<Exit
 /// the parts in `solved` (e.g. 3A-3D, to hand out part 3E on a working Raft).
 pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, String> {
     let solved: Vec<String> = solved.iter().map(|p| p.to_ascii_uppercase()).collect();
-    if let Some(bad) = solved.iter().find(|p| suite::part_of(&format!("_{p}")).is_none()) {
+    if let Some(bad) = solved
+        .iter()
+        .find(|p| suite::part_of(&format!("_{p}")).is_none())
+    {
         return Err(format!(
             "--solved takes parts such as 3A or 4B, not `{bad}`"
         ));

@@ -130,7 +130,10 @@ mod tests {
         let src = "// solution:begin 3A Double it.\nx * 2\n// solution:skeleton\n// todo!(\"3A\")\n// solution:end\n// solution:begin 3E Halve it.\nx / 2\n// solution:skeleton\n// todo!(\"3E\")\n// solution:end\n";
         let out = strip("f.rs", src, &["3A".to_owned()]).unwrap();
         assert_eq!(out.text, "x * 2\ntodo!(\"3E\")\n");
-        assert_eq!((out.sections, out.kept), (vec!["3E".to_owned()], vec!["3A".to_owned()]));
+        assert_eq!(
+            (out.sections, out.kept),
+            (vec!["3E".to_owned()], vec!["3A".to_owned()])
+        );
     }
 
     #[test]
