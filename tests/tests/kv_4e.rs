@@ -3,10 +3,26 @@
 //! is checked as in 4B.
 #![allow(non_snake_case)]
 
-use tests::kv::{KvParams, run};
+use tests::kv::{KvParams, KvTest, run};
 
 fn keys() -> Vec<String> {
     (0..5).map(|i| format!("k{i}")).collect()
+}
+
+/// Replaces servers 0, 1, 2 by 3, 4, 5, one at a time (add the new one, remove the old
+/// one, shut it down), while five clients work; then checks the history.
+fn replace_every_server(ts: &KvTest) {
+    ts.clients_during(5, &keys(), || {
+        for old in 0..3 {
+            ts.add_server(old + 3);
+            ts.remove_server(old);
+            ts.group().shutdown_server(old);
+        }
+    });
+    ts.check_porcupine();
+    if ts.voters() != [3, 4, 5] {
+        ts.fatal(format!("expected voters [3, 4, 5], got {:?}", ts.voters()));
+    }
 }
 
 #[test]
@@ -23,19 +39,7 @@ fn replace_servers_4E() {
             true,
         )
         .initial_voters(3),
-        |ts| {
-            ts.clients_during(5, &keys(), || {
-                for old in 0..3 {
-                    ts.add_server(old + 3);
-                    ts.remove_server(old);
-                    ts.group().shutdown_server(old);
-                }
-            });
-            ts.check_porcupine();
-            if ts.voters() != [3, 4, 5] {
-                ts.fatal(format!("expected voters [3, 4, 5], got {:?}", ts.voters()));
-            }
-        },
+        replace_every_server,
     );
 }
 
@@ -54,14 +58,7 @@ fn replace_servers_unreliable_snapshots_4E() {
         )
         .initial_voters(3),
         |ts| {
-            ts.clients_during(5, &keys(), || {
-                for old in 0..3 {
-                    ts.add_server(old + 3);
-                    ts.remove_server(old);
-                    ts.group().shutdown_server(old);
-                }
-            });
-            ts.check_porcupine();
+            replace_every_server(ts);
             ts.check_sizes();
         },
     );

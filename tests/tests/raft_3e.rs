@@ -33,24 +33,32 @@ fn others(ts: &RaftTest, leader: usize) -> Vec<usize> {
     ts.voters().into_iter().filter(|&v| v != leader).collect()
 }
 
+/// Fills the log with `entries` commands, adds server 3, and checks that it holds the
+/// whole log and votes: with one old follower cut off, commits need it.
+fn add_server_that_votes(ts: &RaftTest, entries: u64) {
+    let last = fill_log(ts, entries, 3);
+    if ts.log_size() > MAX_LOG_SIZE && ts.snapshots() {
+        ts.fatal(format!(
+            "log size too large: {} > {MAX_LOG_SIZE}",
+            ts.log_size()
+        ));
+    }
+    ts.add_server(3);
+    ts.wait(last, 4, None);
+    let leader = ts.check_one_leader();
+    let follower = others(ts, leader).into_iter().find(|&v| v != 3).unwrap();
+    ts.disconnect_all(follower);
+    ts.one(1, 3, true);
+    ts.connect_one(follower);
+    ts.one(2, 4, true);
+}
+
 #[test]
 fn add_server_3E() {
     run_pool(
         "Test (3E): add a server that catches up from a long log",
         pool(3, 4),
-        |ts| {
-            let last = fill_log(ts, 300, 3);
-            ts.add_server(3);
-            // The new server holds the whole log…
-            ts.wait(last, 4, None);
-            // …and votes: with one old follower cut off, commits need it.
-            let leader = ts.check_one_leader();
-            let follower = others(ts, leader).into_iter().find(|&v| v != 3).unwrap();
-            ts.disconnect_all(follower);
-            ts.one(1, 3, true);
-            ts.connect_one(follower);
-            ts.one(2, 4, true);
-        },
+        |ts| add_server_that_votes(ts, 300),
     );
 }
 
@@ -62,23 +70,7 @@ fn add_server_snapshot_3E() {
             snapshots: true,
             ..pool(3, 4)
         },
-        |ts| {
-            let last = fill_log(ts, 200, 3);
-            if ts.log_size() > MAX_LOG_SIZE {
-                ts.fatal(format!(
-                    "log size too large: {} > {MAX_LOG_SIZE}",
-                    ts.log_size()
-                ));
-            }
-            ts.add_server(3);
-            ts.wait(last, 4, None);
-            let leader = ts.check_one_leader();
-            let follower = others(ts, leader).into_iter().find(|&v| v != 3).unwrap();
-            ts.disconnect_all(follower);
-            ts.one(1, 3, true);
-            ts.connect_one(follower);
-            ts.one(2, 4, true);
-        },
+        |ts| add_server_that_votes(ts, 200),
     );
 }
 

@@ -141,6 +141,11 @@ impl RaftTest {
         self.n
     }
 
+    /// Whether the tester asks for snapshots (the 3D tests and some 3E ones).
+    pub fn snapshots(&self) -> bool {
+        self.snapshots
+    }
+
     // ----- failing ------------------------------------------------------------------------
 
     /// Fails the test with `message` (Go's `Fatalf`).
