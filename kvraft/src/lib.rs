@@ -8,7 +8,8 @@
 //!   `maxraftstate` and restores it on restart.
 //! - [`server`]: the versioned KV store (`get(key) -> (value, version)`,
 //!   `put(key, value, version)`) as a state machine on the rsm, exposed as the labrpc
-//!   service `KVServer`. Every operation, reads included, goes through the log. Puts are
+//!   service `KVServer`. Every operation, reads included, goes through the log (4B), or
+//!   (4D, [`server::Reads`]) gets are served at a read index the leader confirms. Puts are
 //!   applied at most once per clerk request: a duplicate table, kept in snapshots,
 //!   answers a retried request with the first answer.
 //! - [`client`]: the clerk, which finds the leader, remembers it, and retries until it
@@ -21,4 +22,4 @@ pub mod server;
 
 pub use client::Clerk;
 pub use rpc::{Error, Version};
-pub use server::KvServer;
+pub use server::{KvServer, Reads, ServerOptions};

@@ -22,11 +22,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use labrpc::ClientEnd;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
 use serde::de::DeserializeOwned;
@@ -68,6 +68,38 @@ struct Applied<R> {
 
 type Waiters<R> = Mutex<HashMap<u64, Sender<Applied<R>>>>;
 
+/// How long a read waits for its peer to apply up to the read index (part 4D).
+pub const READ_APPLY_WAIT: Duration = Duration::from_secs(1);
+
+/// Part 4D: how far the applier has got, for reads waiting to be served at an index.
+#[derive(Default)]
+struct Progress {
+    applied: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Progress {
+    fn advance(&self, index: u64) {
+        let mut applied = self.applied.lock();
+        if index > *applied {
+            *applied = index;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits until `index` is applied; false if it is not within `limit`.
+    fn wait_for(&self, index: u64, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut applied = self.applied.lock();
+        while *applied < index {
+            if self.changed.wait_until(&mut applied, deadline).timed_out() {
+                return *applied >= index;
+            }
+        }
+        true
+    }
+}
+
 /// One peer's replicated state machine.
 pub struct Rsm<S: StateMachine> {
     raft: Arc<Raft>,
@@ -76,6 +108,7 @@ pub struct Rsm<S: StateMachine> {
     next_id: AtomicU64,
     waiting: Arc<Waiters<S::Reply>>,
     stopped: Arc<AtomicBool>,
+    progress: Arc<Progress>,
 }
 
 impl<S: StateMachine> Rsm<S> {
@@ -120,6 +153,7 @@ impl<S: StateMachine> Rsm<S> {
             next_id: AtomicU64::new(1),
             waiting: Arc::new(Mutex::new(HashMap::new())),
             stopped: Arc::new(AtomicBool::new(false)),
+            progress: Arc::default(),
         };
         let applier = Applier {
             raft,
@@ -127,6 +161,7 @@ impl<S: StateMachine> Rsm<S> {
             origin: rsm.origin,
             waiting: Arc::clone(&rsm.waiting),
             stopped: Arc::clone(&rsm.stopped),
+            progress: Arc::clone(&rsm.progress),
             snapshot_at: maxraftstate.map(|max| max * 9 / 10),
         };
         thread::Builder::new()
@@ -144,6 +179,21 @@ impl<S: StateMachine> Rsm<S> {
     /// The state machine.
     pub fn state_machine(&self) -> &Arc<S> {
         &self.sm
+    }
+
+    /// Part 4D: runs `read` on the state machine once this peer has applied `index` (a
+    /// read index, [`Raft::read_index`]), or [`Error::WrongLeader`] if it has not within
+    /// [`READ_APPLY_WAIT`] (its log may lag behind a leader it cannot reach).
+    pub fn read_at<T>(&self, index: u64, read: impl FnOnce(&S) -> T) -> Result<T, Error> {
+        // solution:begin 4D Wait until the applier has applied `index`, then read the state machine.
+        if self.stopped.load(Ordering::Acquire) || !self.progress.wait_for(index, READ_APPLY_WAIT) {
+            return Err(Error::WrongLeader);
+        }
+        Ok(read(&self.sm))
+        // solution:skeleton
+        // let _ = (index, read, READ_APPLY_WAIT, &self.progress);
+        // todo!("4D: wait until the applier has applied `index`, then read the state machine")
+        // solution:end
     }
 
     /// Runs `request` through Raft and returns its result once applied here, or
@@ -214,6 +264,7 @@ struct Applier<S: StateMachine> {
     origin: u64,
     waiting: Arc<Waiters<S::Reply>>,
     stopped: Arc<AtomicBool>,
+    progress: Arc<Progress>,
     /// Snapshot once Raft's state is this large.
     snapshot_at: Option<usize>,
 }
@@ -230,13 +281,20 @@ impl<S: StateMachine> Applier<S> {
                     ApplyMsg::Command { index, command } => {
                         self.apply(index, &command);
                         last = Some(index);
+                        self.progress.advance(index);
                     }
-                    ApplyMsg::Snapshot { snapshot, .. } => {
+                    ApplyMsg::Snapshot {
+                        index, snapshot, ..
+                    } => {
                         self.sm.restore(&snapshot);
                         last = None;
+                        self.progress.advance(index);
                     }
                     // A membership change (part 3E) holds no operation, but takes its index.
-                    ApplyMsg::Config { index, .. } => last = Some(index),
+                    ApplyMsg::Config { index, .. } => {
+                        last = Some(index);
+                        self.progress.advance(index);
+                    }
                 }
             }
             if let (Some(index), Some(limit)) = (last, self.snapshot_at)

@@ -1,8 +1,9 @@
 //! The versioned key/value server: a [`StateMachine`] on the [`Rsm`], exposed as the
 //! labrpc service `KVServer` (`KVServer.Get`, `KVServer.Put`).
 //!
-//! Every operation goes through the Raft log, reads included: a leader cut off from the
-//! majority must not answer from its possibly stale state. A put carries its clerk's
+//! Every operation goes through the Raft log, reads included (4B): a leader cut off from
+//! the majority must not answer from its possibly stale state. Part 4D serves gets
+//! without the log instead, at a read index the leader confirms ([`Reads`]). A put carries its clerk's
 //! [`RequestId`]; the duplicate table remembers each clerk's latest put and its answer,
 //! so a retried put is answered, not applied again. The table is part of the snapshot.
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use persister::Persister;
-use raft::Raft;
+use raft::{Raft, ReadError};
 use serde::{Deserialize, Serialize};
 
 use crate::rpc::{Error, GetArgs, GetReply, PutArgs, PutReply, RequestId, Version};
@@ -135,9 +136,44 @@ impl StateMachine for KvStore {
     }
 }
 
+impl KvStore {
+    /// Part 4D: a get answered from the state as it is (the caller has made sure it is
+    /// up to date enough).
+    pub fn read(&self, key: &str) -> Result<(String, Version), Error> {
+        self.state.lock().get(key)
+    }
+}
+
+/// How a server answers gets (part 4D).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Through the log, like puts (Lab 4B).
+    #[default]
+    Log,
+    /// At a read index that the leader confirms with a round of requests (§8).
+    ReadIndex,
+    /// At a read index that the leader gives on its lease (thesis §6.4.1).
+    Lease,
+}
+
+/// How a server starts.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Snapshot when Raft's state nears this many bytes; `None` never.
+    pub maxraftstate: Option<usize>,
+    /// Part 4E: the first configuration, if not every server.
+    pub initial_voters: Option<BTreeSet<usize>>,
+    /// Part 4D: how gets are served.
+    pub reads: Reads,
+    /// Part 4D: followers answer gets too, at a read index they ask the leader for.
+    pub follower_reads: bool,
+}
+
 /// One KV server: its rsm (and through it, its Raft peer).
 pub struct KvServer {
     rsm: Arc<Rsm<KvStore>>,
+    reads: Reads,
+    follower_reads: bool,
 }
 
 impl KvServer {
@@ -163,29 +199,42 @@ impl KvServer {
         persister: Arc<Persister>,
         maxraftstate: Option<usize>,
     ) -> Self {
+        let options = ServerOptions {
+            maxraftstate,
+            initial_voters: Some(voters),
+            ..ServerOptions::default()
+        };
+        Self::with_options(peers, me, persister, options)
+    }
+
+    /// Starts server `me` as `options` say (parts 4D and 4E).
+    pub fn with_options(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Arc<Persister>,
+        options: ServerOptions,
+    ) -> Self {
         let store = Arc::new(KvStore::default());
+        let voters = options
+            .initial_voters
+            .unwrap_or_else(|| (0..peers.len()).collect());
+        let rsm =
+            Rsm::with_initial_voters(peers, me, voters, persister, options.maxraftstate, store);
+        rsm.raft().set_lease_reads(options.reads == Reads::Lease);
         Self {
-            rsm: Arc::new(Rsm::with_initial_voters(
-                peers,
-                me,
-                voters,
-                persister,
-                maxraftstate,
-                store,
-            )),
+            rsm: Arc::new(rsm),
+            reads: options.reads,
+            follower_reads: options.follower_reads,
         }
     }
 
     /// The services to register on this server's labrpc server: `KVServer` and `Raft`.
     pub fn services(&self) -> Vec<Service> {
         let (gets, puts) = (Arc::clone(&self.rsm), Arc::clone(&self.rsm));
+        let (reads, follower_reads) = (self.reads, self.follower_reads);
         let kv = Service::new("KVServer")
             .method("Get", move |args: GetArgs| GetReply {
-                result: match gets.submit(KvOp::Get(args)) {
-                    Ok(KvResult::Get(result)) => result,
-                    Ok(other) => unreachable!("a get produced {other:?}"),
-                    Err(e) => Err(e),
-                },
+                result: get(&gets, reads, follower_reads, args),
             })
             .method("Put", move |args: PutArgs| PutReply {
                 result: match puts.submit(KvOp::Put(args)) {
@@ -201,9 +250,43 @@ impl KvServer {
         self.rsm.raft()
     }
 
+    /// Part 4D: how this server answers gets.
+    pub fn reads(&self) -> Reads {
+        self.reads
+    }
+
     /// Stops the server (Go's `Kill`): Raft stops and waiting requests fail.
     pub fn kill(&self) {
         self.rsm.kill();
+    }
+}
+
+/// A get: through the log (4B), or without it (4D) at a read index — on the leader, or
+/// on any server with follower reads. A leader that has committed nothing of its term yet
+/// serves this one get through the log, which commits an entry of its term.
+fn get(
+    rsm: &Rsm<KvStore>,
+    reads: Reads,
+    follower_reads: bool,
+    args: GetArgs,
+) -> Result<(String, Version), Error> {
+    // solution:begin 4D Serve the get at a read index (on the leader, or on any server with follower reads), unless it must go through the log.
+    if reads != Reads::Log && (follower_reads || rsm.raft().get_state().1) {
+        match rsm.raft().read_index() {
+            Ok(index) => return rsm.read_at(index, |store| store.read(&args.key))?,
+            Err(ReadError::NothingCommittedInTerm) => {} // through the log, below
+            Err(_) => return Err(Error::WrongLeader),
+        }
+    }
+    // solution:skeleton
+    // if reads != Reads::Log {
+    //     let _ = (follower_reads, ReadError::Timeout);
+    //     todo!("4D: serve the get at a read index (on the leader, or on any server with follower reads), unless it must go through the log")
+    // }
+    // solution:end
+    match rsm.submit(KvOp::Get(args))? {
+        KvResult::Get(result) => result,
+        other => unreachable!("a get produced {other:?}"),
     }
 }
 

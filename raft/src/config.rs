@@ -89,22 +89,29 @@ impl Config {
     /// in each set of voters the index a majority has reached, and the lower of the two
     /// in a joint configuration. 0 if there are no voters.
     pub fn quorum_index(&self, matched: impl Fn(usize) -> u64) -> u64 {
-        // solution:begin 3E Find the index a majority of each set of voters holds (§6, joint consensus).
+        self.quorum_value(matched).unwrap_or(0)
+    }
+
+    /// The greatest value that a quorum has reached, given each voter's (`held`): in each
+    /// set of voters the value a majority has reached, and the lower of the two in a
+    /// joint configuration. `None` if there are no voters. A log index for commits
+    /// (3E); for reads (4D), the time of the latest request each voter answered.
+    pub fn quorum_value<T: Ord + Copy>(&self, held: impl Fn(usize) -> T) -> Option<T> {
+        // solution:begin 3E Find the value a majority of each set of voters holds (§6, joint consensus).
         self.majorities()
-            .map(|set| {
-                let mut held: Vec<u64> = set.iter().map(|&p| matched(p)).collect();
-                held.sort_unstable_by(|a, b| b.cmp(a));
-                held.get(set.len() / 2).copied().unwrap_or(0)
+            .filter_map(|set| {
+                let mut values: Vec<T> = set.iter().map(|&p| held(p)).collect();
+                values.sort_unstable_by(|a, b| b.cmp(a));
+                values.get(set.len() / 2).copied()
             })
             .min()
-            .unwrap_or(0)
         // solution:skeleton
         // if self.is_joint() {
-        //     todo!("3E: find the index a majority of each set of voters holds (§6, joint consensus)")
+        //     todo!("3E: find the value a majority of each set of voters holds (§6, joint consensus)")
         // }
-        // let mut held: Vec<u64> = self.voters.iter().map(|&p| matched(p)).collect();
-        // held.sort_unstable_by(|a, b| b.cmp(a));
-        // held.get(self.voters.len() / 2).copied().unwrap_or(0)
+        // let mut values: Vec<T> = self.voters.iter().map(|&p| held(p)).collect();
+        // values.sort_unstable_by(|a, b| b.cmp(a));
+        // values.get(self.voters.len() / 2).copied()
         // solution:end
     }
 }

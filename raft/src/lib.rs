@@ -20,6 +20,7 @@
 //! - `peer`: the thread that owns a node and carries out its effects (persist, answer,
 //!   send, apply), and the labrpc service;
 //! - [`config`]: cluster configurations and their quorums (3E);
+//! - [`read`]: reads without the log: leases and their errors (4D);
 //! - [`log`], [`messages`], [`persist`]: the log with its snapshot cut, the RPCs, and the
 //!   encoding of the persistent state.
 //!
@@ -34,6 +35,7 @@ pub mod messages;
 pub mod node;
 mod peer;
 pub mod persist;
+pub mod read;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -44,6 +46,7 @@ use parking_lot::Mutex;
 use persister::Persister;
 
 pub use config::{ChangeError, Config};
+pub use read::ReadError;
 
 /// What a peer hands its service, in log order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +167,21 @@ impl Raft {
     /// committed or not).
     pub fn membership(&self) -> Config {
         self.published.config()
+    }
+
+    /// Part 4D: an index at which a read is linearizable: once the service has applied
+    /// this far, its state answers the read (§8, thesis §6.4). On the leader, the commit
+    /// index once a quorum has confirmed the leadership (or at once on a valid lease); on
+    /// a follower, the leader's answer to a ReadIndex request. Waits at most
+    /// [`read::READ_TIMEOUT`]; a refusal says why ([`ReadError`]).
+    pub fn read_index(&self) -> Result<u64, ReadError> {
+        peer::read_index(&self.events, true)
+    }
+
+    /// Part 4D: lets the leader serve reads on a lease (thesis §6.4.1) instead of a round
+    /// of heartbeats per batch of reads.
+    pub fn set_lease_reads(&self, on: bool) {
+        peer::set_lease_reads(&self.events, on);
     }
 
     /// The size of the saved raft state, for a service that snapshots when it grows.

@@ -1,10 +1,11 @@
 //! What peers say to each other: the three RPCs of the Raft paper (Figure 2 and §7), the
-//! TimeoutNow of leadership transfer (part 3E, thesis §3.10), and the log entry they
-//! carry.
+//! TimeoutNow of leadership transfer (part 3E, thesis §3.10), a follower's ReadIndex
+//! request (part 4D, thesis §6.4), and the log entry they carry.
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::read::ReadError;
 
 /// One log entry: the term in which a leader received it, and either a command as the
 /// service encoded it or (part 3E) a new cluster configuration.
@@ -112,4 +113,24 @@ pub struct TimeoutNowArgs {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeoutNowReply {
     pub term: u64,
+}
+
+/// Part 4D: a follower asks the leader for a read index (thesis §6.4).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexArgs {
+    pub term: u64,
+}
+
+/// The index a read may be served at once applied, or why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexReply {
+    pub result: Result<u64, ReadError>,
+}
+
+impl Default for ReadIndexReply {
+    fn default() -> Self {
+        Self {
+            result: Err(ReadError::NotLeader),
+        }
+    }
 }

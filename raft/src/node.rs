@@ -38,6 +38,15 @@
 //! | A leader that removed itself leads until C_new commits, then steps down | [`Node::step_down_if_removed`] | §4.2.2 |
 //! | Ignore RequestVote within the minimum election timeout of hearing from a leader | [`Node::ignores_vote_request`] | §4.2.3 |
 //! | Leadership transfer: catch the target up, TimeoutNow, take no commands meanwhile | [`Node::transfer_leadership`], [`Node::continue_transfer`], [`Node::handle_timeout_now`] | §3.10 |
+//!
+//! And part 4D, reads without the log (§8 of the extended paper, thesis §6.4):
+//!
+//! | rule | function | thesis |
+//! |---|---|---|
+//! | A read is served at the commit index, and only once the leader has committed an entry of its term | [`Node::read_index`] | §6.4 step 1 |
+//! | …once a quorum answered a request sent after the read arrived; reads waiting together share the requests | [`Node::read_index`], [`Node::confirm_reads`] | §6.4 steps 2–3 |
+//! | Lease: within [`crate::read::LEASE`] of a request a quorum answered, no round is needed | [`Node::lease_valid`] | §6.4.1 |
+//! | A follower reads at the index its leader gives | [`Node::known_leader`] (the peer forwards) | §6.4 |
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +63,7 @@ use crate::messages::{
     RequestVoteArgs, RequestVoteReply, TimeoutNowArgs, TimeoutNowReply,
 };
 use crate::persist::{self, Persistent};
+use crate::read::{LEASE, ReadError};
 
 /// How often a leader sends AppendEntries to each follower when it has nothing else to
 /// say. The tests allow at most ten heartbeats a second.
@@ -116,14 +126,17 @@ pub struct AppendSent {
     pub term: u64,
     pub prev_log_index: u64,
     pub entries: u64,
+    /// When it was sent (part 4D: a reply confirms the leadership as of then).
+    pub sent_at: Instant,
 }
 
 impl AppendSent {
-    pub fn of(args: &AppendEntriesArgs) -> Self {
+    pub fn of(args: &AppendEntriesArgs, sent_at: Instant) -> Self {
         Self {
             term: args.term,
             prev_log_index: args.prev_log_index,
             entries: args.entries.len() as u64,
+            sent_at,
         }
     }
 }
@@ -133,13 +146,16 @@ impl AppendSent {
 pub struct SnapshotSent {
     pub term: u64,
     pub last_included_index: u64,
+    /// When it was sent (part 4D).
+    pub sent_at: Instant,
 }
 
 impl SnapshotSent {
-    pub fn of(args: &InstallSnapshotArgs) -> Self {
+    pub fn of(args: &InstallSnapshotArgs, sent_at: Instant) -> Self {
         Self {
             term: args.term,
             last_included_index: args.last_included_index,
+            sent_at,
         }
     }
 }
@@ -153,6 +169,8 @@ pub struct Outbox {
     pub sends: Vec<(usize, Request)>,
     /// Messages for the service, in order.
     pub applies: Vec<ApplyMsg>,
+    /// Part 4D: answers to reads, by the id [`Node::read_index`] got.
+    pub reads: Vec<(u64, Result<u64, ReadError>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,6 +208,20 @@ struct Leadership {
     due: Vec<Instant>,
     /// A leadership transfer under way (part 3E).
     transfer: Option<Transfer>,
+    /// Part 4D: when the latest request that each peer answered in this term was sent.
+    acked_at: Vec<Option<Instant>>,
+    /// Part 4D: reads waiting for a quorum to confirm this leadership.
+    reads: Vec<PendingRead>,
+}
+
+/// A read waiting for its confirmation (§6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingRead {
+    id: u64,
+    /// The commit index when it arrived: where it may be served.
+    index: u64,
+    /// When it arrived: requests sent since then confirm it.
+    since: Instant,
 }
 
 /// A leadership transfer under way (thesis §3.10).
@@ -212,6 +244,8 @@ impl Leadership {
             commit_sent: vec![0; peers],
             due: vec![now; peers],
             transfer: None,
+            acked_at: vec![None; peers],
+            reads: Vec::new(),
         }
     }
 
@@ -273,6 +307,10 @@ pub struct Node {
     config_index: u64,
     /// When this peer last heard from a current leader (§4.2.3).
     leader_contact: Option<Instant>,
+    /// Part 4D: the leader this peer last heard from, and its term.
+    leader_id: Option<(usize, u64)>,
+    /// Part 4D: whether the leader serves reads on a lease ([`Node::lease_valid`]).
+    lease_reads: bool,
 }
 
 impl Node {
@@ -306,7 +344,13 @@ impl Node {
             config: Config::default(),
             config_index: 0,
             leader_contact: None,
+            leader_id: None,
+            lease_reads: false,
         };
+        // A server that just started may have answered a leader's request before it
+        // crashed: for a minimum election timeout it votes for nobody, as if it had heard
+        // from that leader now (a leader's read lease counts on it, part 4D).
+        node.leader_contact = Some(now);
         node.refresh_config();
         node.reset_election_timer(now);
         node
@@ -701,7 +745,7 @@ impl Node {
         now: Instant,
     ) {
         // solution:begin 3A Read an AppendEntries reply: 3A steps down on a newer term; 3B updates nextIndex/matchIndex, commits what a majority holds, and continues.
-        if !self.accept_reply(from, reply.term, sent.term, now) {
+        if !self.accept_reply(from, reply.term, sent.term, sent.sent_at, now) {
             return;
         }
         if reply.success {
@@ -721,7 +765,15 @@ impl Node {
     /// Whether a reply from `from` to a request sent in `sent_term` is one this leader
     /// acts on: a newer term demotes it, an earlier request's reply is stale. Marks the
     /// follower as answering.
-    fn accept_reply(&mut self, from: usize, reply_term: u64, sent_term: u64, now: Instant) -> bool {
+    /// Part 4D: a reply in this term also confirms the leadership as of `sent_at`.
+    fn accept_reply(
+        &mut self,
+        from: usize,
+        reply_term: u64,
+        sent_term: u64,
+        sent_at: Instant,
+        now: Instant,
+    ) -> bool {
         if self.adopt_term_if_newer(reply_term, now) || sent_term != self.term {
             return false;
         }
@@ -729,6 +781,8 @@ impl Node {
             return false;
         };
         l.answered(from, true);
+        l.acked_at[from] = l.acked_at[from].max(Some(sent_at));
+        self.confirm_reads(now);
         true
     }
 
@@ -851,6 +905,7 @@ impl Node {
         }
         self.reset_election_timer(now);
         self.leader_contact = Some(now);
+        self.leader_id = Some((args.leader, args.term));
 
         // Skip the part of the request that the snapshot covers.
         let start = self.log.start_index();
@@ -979,6 +1034,7 @@ impl Node {
         self.role = Role::Follower;
         self.reset_election_timer(now);
         self.leader_contact = Some(now);
+        self.leader_id = Some((args.leader, args.term));
         let (index, term) = (args.last_included_index, args.last_included_term);
         if index > self.commit_index {
             if self.log.term_at(index) == Some(term) {
@@ -1017,7 +1073,7 @@ impl Node {
         now: Instant,
     ) {
         // solution:begin 3D Record that the follower holds the snapshot, and continue with the entries after it.
-        if self.accept_reply(from, reply.term, sent.term, now) {
+        if self.accept_reply(from, reply.term, sent.term, sent.sent_at, now) {
             self.record_progress(from, sent.last_included_index, now);
         }
         // solution:skeleton
@@ -1367,6 +1423,129 @@ impl Node {
     /// A TimeoutNow came back: only its term matters.
     pub fn handle_timeout_now_reply(&mut self, reply: &TimeoutNowReply, now: Instant) {
         self.adopt_term_if_newer(reply.term, now);
+    }
+
+    // ----- reads without the log (part 4D) -----------------------------------------------
+
+    /// Part 4D: whether this leader serves reads on a lease ([`Node::lease_valid`]).
+    pub fn set_lease_reads(&mut self, on: bool) {
+        self.lease_reads = on;
+    }
+
+    /// The leader this follower last heard from in its current term, to ask for a read
+    /// index (a follower read, thesis §6.4).
+    pub fn known_leader(&self) -> Option<usize> {
+        match self.leader_id {
+            Some((leader, term)) if term == self.term && leader != self.me => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// Thesis §6.4: a read with id `id` arrives at the leader. It may be served at the
+    /// commit index — once the leader has committed an entry of its term (before that it
+    /// may not know the latest commit index) — as soon as a quorum has answered a request
+    /// sent after it arrived (or at once, on a valid lease). The answer goes to
+    /// [`Outbox::reads`]; reads waiting together are confirmed by the same requests.
+    pub fn read_index(&mut self, id: u64, now: Instant) {
+        // solution:begin 4D Take a read: refuse it, answer it on the lease, or wait for a quorum to confirm this leadership.
+        let refusal = if !self.is_leader() || self.transferring().is_some() {
+            Some(ReadError::NotLeader)
+        } else if self.log.term_at(self.commit_index) != Some(self.term) {
+            Some(ReadError::NothingCommittedInTerm)
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            self.out.reads.push((id, Err(e)));
+            return;
+        }
+        let index = self.commit_index;
+        if self.lease_valid(now) {
+            self.out.reads.push((id, Ok(index)));
+            return;
+        }
+        if let Role::Leader(l) = &mut self.role {
+            l.reads.push(PendingRead {
+                id,
+                index,
+                since: now,
+            });
+        }
+        self.confirm_reads(now);
+        // solution:skeleton
+        // let _ = (id, now);
+        // todo!("4D: take a read: refuse it, answer it on the lease, or wait for a quorum to confirm this leadership")
+        // solution:end
+    }
+
+    /// Thesis §6.4 step 3: answers the reads that a quorum has confirmed (it answered
+    /// requests sent after they arrived; the leader counts as answering now), and makes
+    /// every idle voter that has not answered since the oldest waiting read due at once,
+    /// so one round of requests confirms every read waiting.
+    pub fn confirm_reads(&mut self, now: Instant) {
+        // solution:begin 4D Answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet.
+        let me = self.me;
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        if l.reads.is_empty() {
+            return;
+        }
+        let confirmed = self
+            .config
+            .quorum_value(|p| if p == me { Some(now) } else { l.acked_at[p] })
+            .flatten();
+        let out = &mut self.out;
+        l.reads.retain(|r| {
+            let done = confirmed.is_some_and(|at| at >= r.since);
+            if done {
+                out.reads.push((r.id, Ok(r.index)));
+            }
+            !done
+        });
+        let Some(oldest) = l.reads.iter().map(|r| r.since).min() else {
+            return;
+        };
+        for p in self.config.all_voters() {
+            if p != me && l.idle(p) && l.acked_at[p].is_none_or(|at| at < oldest) {
+                l.due_by(p, now);
+            }
+        }
+        // solution:skeleton
+        // let _ = now;
+        // if matches!(&self.role, Role::Leader(l) if !l.reads.is_empty()) {
+        //     todo!("4D: answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet")
+        // }
+        // solution:end
+    }
+
+    /// Thesis §6.4.1: in lease mode a leader may serve reads without a round while a
+    /// quorum answered a request it sent less than [`LEASE`] ago. No voter that answered
+    /// will vote for another leader within the minimum election timeout of that request
+    /// ([`Node::ignores_vote_request`]), and the lease ends a fifth earlier for clock
+    /// drift. Never during a leadership transfer (its election ignores that rule), nor
+    /// before the leader has committed an entry of its term.
+    pub fn lease_valid(&self, now: Instant) -> bool {
+        // solution:begin 4D Whether this leader's lease covers a read now.
+        let me = self.me;
+        let Role::Leader(l) = &self.role else {
+            return false;
+        };
+        self.lease_reads
+            && l.transfer.is_none()
+            && self.log.term_at(self.commit_index) == Some(self.term)
+            && self
+                .config
+                .quorum_value(|p| if p == me { Some(now) } else { l.acked_at[p] })
+                .flatten()
+                .is_some_and(|at| now < at + LEASE)
+        // solution:skeleton
+        // let _ = now;
+        // if self.lease_reads {
+        //     todo!("4D: whether this leader's lease covers a read now")
+        // }
+        // false
+        // solution:end
     }
 }
 

@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use labrpc::{ClientEnd, RpcError, Service};
 use persister::Persister;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use parking_lot::Mutex;
 
@@ -23,10 +23,12 @@ use crate::ApplyMsg;
 use crate::config::{ChangeError, Config};
 use crate::messages::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply, TimeoutNowArgs, TimeoutNowReply,
+    ReadIndexArgs, ReadIndexReply, RequestVoteArgs, RequestVoteReply, TimeoutNowArgs,
+    TimeoutNowReply,
 };
 use crate::node::{AppendSent, Node, Request, SnapshotSent};
 use crate::persist;
+use crate::read::{READ_TIMEOUT, ReadError};
 
 /// The most events handled before the outbox is carried out.
 const MAX_BATCH: usize = 64;
@@ -58,6 +60,13 @@ pub(crate) enum Event {
     AddLearner(usize, Sender<Change>),
     ChangeVoters(BTreeSet<usize>, Sender<Change>),
     Transfer(usize, Sender<Result<(), ChangeError>>),
+    /// Part 4D: a read index wanted, by this peer's service (`forward`: a follower asks
+    /// its leader) or by a follower's ReadIndex RPC.
+    ReadIndex {
+        forward: bool,
+        answer: Sender<Result<u64, ReadError>>,
+    },
+    SetLeaseReads(bool),
     Kill,
 }
 
@@ -141,6 +150,8 @@ pub(crate) fn spawn(
         apply,
         events: events.clone(),
         published: Arc::clone(&published),
+        reads: HashMap::new(),
+        next_read: 0,
     };
     let thread = thread::Builder::new()
         .name(format!("raft-{me}"))
@@ -186,6 +197,30 @@ pub(crate) fn transfer(events: &Sender<Event>, to: usize) -> Result<(), ChangeEr
     ask(events, |tx| Event::Transfer(to, tx)).unwrap_or(Err(ChangeError::NotLeader))
 }
 
+/// Asks for a read index (see [`Node::read_index`]); waits at most [`READ_TIMEOUT`].
+pub(crate) fn read_index(events: &Sender<Event>, forward: bool) -> Result<u64, ReadError> {
+    let (tx, rx) = bounded(1);
+    if events
+        .send(Event::ReadIndex {
+            forward,
+            answer: tx,
+        })
+        .is_err()
+    {
+        return Err(ReadError::NotLeader);
+    }
+    match rx.recv_timeout(READ_TIMEOUT) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(ReadError::Timeout),
+        Err(RecvTimeoutError::Disconnected) => Err(ReadError::NotLeader),
+    }
+}
+
+/// Turns lease reads on or off (see [`Node::lease_valid`]).
+pub(crate) fn set_lease_reads(events: &Sender<Event>, on: bool) {
+    let _ = events.send(Event::SetLeaseReads(on));
+}
+
 /// Tells the thread to stop; it exits after the event it is handling.
 pub(crate) fn kill(events: &Sender<Event>) {
     let _ = events.send(Event::Kill);
@@ -196,7 +231,7 @@ pub(crate) fn kill(events: &Sender<Event>) {
 /// has normally stopped routing to it anyway.
 pub(crate) fn service(events: &Sender<Event>) -> Service {
     let (votes, appends, snapshots) = (events.clone(), events.clone(), events.clone());
-    let timeouts = events.clone();
+    let (timeouts, reads) = (events.clone(), events.clone());
     Service::new("Raft")
         .method("RequestVote", move |args: RequestVoteArgs| {
             ask(&votes, |tx| Event::RequestVote(args, tx)).unwrap_or_default()
@@ -210,6 +245,9 @@ pub(crate) fn service(events: &Sender<Event>) -> Service {
         .method("TimeoutNow", move |args: TimeoutNowArgs| {
             ask(&timeouts, |tx| Event::TimeoutNow(args, tx)).unwrap_or_default()
         })
+        .method("ReadIndex", move |_: ReadIndexArgs| ReadIndexReply {
+            result: read_index(&reads, false),
+        })
 }
 
 struct Peer {
@@ -220,6 +258,9 @@ struct Peer {
     /// For reply callbacks, which feed the same channel.
     events: Sender<Event>,
     published: Arc<Published>,
+    /// Part 4D: reads the node is confirming, by id, and the next id.
+    reads: HashMap<u64, Sender<Result<u64, ReadError>>>,
+    next_read: u64,
 }
 
 impl Peer {
@@ -267,6 +308,29 @@ impl Peer {
             Event::AddLearner(server, tx) => Some(answer(tx, node.add_learner(server, now))),
             Event::ChangeVoters(voters, tx) => Some(answer(tx, node.change_voters(&voters, now))),
             Event::Transfer(to, tx) => Some(answer(tx, node.transfer_leadership(to, now))),
+            Event::ReadIndex { forward, answer } => {
+                match node.known_leader() {
+                    // A follower asks its leader (the reply goes straight to the asker).
+                    Some(leader) if forward && !node.is_leader() => {
+                        let args = ReadIndexArgs { term: node.term() };
+                        self.peers[leader].call_with("Raft.ReadIndex", &args, move |reply| {
+                            let result =
+                                reply.map_or(Err(ReadError::Timeout), |r: ReadIndexReply| r.result);
+                            let _ = answer.send(result);
+                        });
+                    }
+                    _ => {
+                        self.next_read += 1;
+                        self.reads.insert(self.next_read, answer);
+                        node.read_index(self.next_read, now);
+                    }
+                }
+                None
+            }
+            Event::SetLeaseReads(on) => {
+                node.set_lease_reads(on);
+                None
+            }
             Event::VoteReply {
                 from,
                 sent_term,
@@ -314,6 +378,17 @@ impl Peer {
         for answer in answers.drain(..) {
             answer();
         }
+        for (id, result) in outbox.reads {
+            if let Some(asker) = self.reads.remove(&id) {
+                let _ = asker.send(result);
+            }
+        }
+        // Reads still waiting on a leadership that ended will not be confirmed.
+        if !self.node.is_leader() {
+            for (_, asker) in self.reads.drain() {
+                let _ = asker.send(Err(ReadError::Deposed));
+            }
+        }
         for (to, request) in outbox.sends {
             self.send(to, request);
         }
@@ -338,7 +413,7 @@ impl Peer {
                 });
             }
             Request::Append(args) => {
-                let sent = AppendSent::of(&args);
+                let sent = AppendSent::of(&args, Instant::now());
                 end.call_with("Raft.AppendEntries", &args, move |reply| {
                     let _ = events.send(Event::AppendReply {
                         from: to,
@@ -348,7 +423,7 @@ impl Peer {
                 });
             }
             Request::Snapshot(args) => {
-                let sent = SnapshotSent::of(&args);
+                let sent = SnapshotSent::of(&args, Instant::now());
                 end.call_with("Raft.InstallSnapshot", &args, move |reply| {
                     let _ = events.send(Event::SnapshotReply {
                         from: to,

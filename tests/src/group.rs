@@ -391,6 +391,18 @@ impl<P: Incarnation> Group<P> {
         self.tell(GroupEvent::Links(s.links.clone()));
     }
 
+    /// Enables or disables one direction only: server `from`'s end to server `to` (its
+    /// requests to `to`, and their replies). For scenarios where a server can ask but not
+    /// be told (part 4D's follower reads).
+    pub fn set_link(&self, from: usize, to: usize, on: bool) {
+        let mut s = self.state.lock();
+        if let Some(end) = s.slots[from].ends.get(to) {
+            self.net.enable(end, on);
+            s.links[from][to] = on;
+        }
+        self.tell(GroupEvent::Links(s.links.clone()));
+    }
+
     /// Connects `i` with every connected server (Go's `ConnectOne`).
     pub fn connect_one(&self, i: usize) {
         self.connect(i, &self.all());

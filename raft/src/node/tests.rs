@@ -61,6 +61,7 @@ fn ack(node: &mut Node, from: usize, prev_log_index: u64, entries: u64, now: Ins
         term,
         prev_log_index,
         entries,
+        sent_at: Instant::now(),
     };
     let reply = AppendEntriesReply {
         term,
@@ -193,7 +194,8 @@ fn one_vote_per_term_and_the_timer_restarts_only_when_granting() {
         last_log_term: 0,
         transfer: false,
     };
-    let now = later(t0, 100);
+    // (A server votes only a minimum election timeout after it started.)
+    let now = later(t0, 400);
     assert!(n.handle_request_vote(&ask(1, 1), now).vote_granted);
     assert!(
         n.take_outbox().persist,
@@ -209,7 +211,7 @@ fn one_vote_per_term_and_the_timer_restarts_only_when_granting() {
     );
     let after_grant = n.next_deadline();
     assert!(
-        !n.handle_request_vote(&ask(2, 1), later(t0, 200))
+        !n.handle_request_vote(&ask(2, 1), later(t0, 500))
             .vote_granted,
         "second candidate, same term"
     );
@@ -229,6 +231,8 @@ fn votes_go_only_to_candidates_whose_log_is_at_least_as_up_to_date() {
     let t0 = Instant::now();
     // Log terms 1 1 2: last entry (3, 2).
     let mut n = with_log(0, 3, 2, &[1, 1, 2], t0);
+    // A server votes only a minimum election timeout after it started.
+    let t0 = t0 + MIN_ELECTION_TIMEOUT;
     let ask = |term, last_log_index, last_log_term| RequestVoteArgs {
         term,
         candidate: 1,
@@ -270,6 +274,7 @@ fn a_higher_term_in_any_message_demotes_a_leader() {
             term: 1,
             prev_log_index: 0,
             entries: 0,
+            sent_at: Instant::now(),
         },
         &AppendEntriesReply {
             term: 5,
@@ -471,6 +476,7 @@ fn fast_backup_skips_a_whole_term() {
         term: 6,
         prev_log_index: 6,
         entries: 0,
+        sent_at: Instant::now(),
     };
     let next_sent = |n: &mut Node| {
         let out = n.take_outbox();
@@ -568,6 +574,7 @@ fn a_leader_sends_its_snapshot_to_a_follower_that_needs_cut_entries() {
             term: 1,
             prev_log_index: 0,
             entries: 0,
+            sent_at: Instant::now(),
         },
         &AppendEntriesReply {
             term: 1,
@@ -592,7 +599,7 @@ fn a_leader_sends_its_snapshot_to_a_follower_that_needs_cut_entries() {
     // Once installed, replication continues from 4.
     n.handle_snapshot_reply(
         2,
-        &SnapshotSent::of(args),
+        &SnapshotSent::of(args, Instant::now()),
         &InstallSnapshotReply { term: 1 },
         t0,
     );
@@ -1566,9 +1573,11 @@ fn a_follower_that_heard_from_its_leader_recently_ignores_vote_requests() {
     let reply = n.handle_request_vote(&ask, at);
     assert_eq!((reply.term, reply.vote_granted), (5, true));
     assert_eq!(n.voted_for(), Some(2));
-    // A server that never heard from a leader does not ignore anyone.
+    // A server that just started may have answered a leader before it crashed: it
+    // votes only a minimum election timeout after its start (a lease counts on it, 4D).
     let fresh = follower(1, 3, t0);
-    assert!(!fresh.ignores_vote_request(&ask, t0));
+    assert!(fresh.ignores_vote_request(&ask, t0));
+    assert!(!fresh.ignores_vote_request(&ask, t0 + MIN_ELECTION_TIMEOUT));
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! instead of passing silently.
 
 mod membership;
+mod reads;
+
+pub use reads::{ReadStats, with_cluster};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kvraft::{Clerk, Error, KvServer, Version};
+use kvraft::{Clerk, Error, KvServer, Reads, ServerOptions, Version};
 use labrpc::Network;
 use linearizability::models::versioned_kv::{
     self, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
@@ -105,6 +108,9 @@ pub struct KvParams {
     /// Part 4E: servers `0..voters` form the first configuration; the others start when
     /// a test adds them. `None`: all `nservers`.
     pub voters: Option<usize>,
+    /// Part 4D: how the servers answer gets, and whether followers answer them too.
+    pub reads: Reads,
+    pub follower_reads: bool,
 }
 
 impl KvParams {
@@ -131,6 +137,21 @@ impl KvParams {
             maxraftstate,
             randomkeys,
             voters: None,
+            reads: Reads::Log,
+            follower_reads: false,
+        }
+    }
+
+    /// Part 4D: the servers answer gets as `reads` says.
+    pub fn reads(self, reads: Reads) -> Self {
+        Self { reads, ..self }
+    }
+
+    /// Part 4D: followers answer gets too.
+    pub fn follower_reads(self) -> Self {
+        Self {
+            follower_reads: true,
+            ..self
         }
     }
 
@@ -245,14 +266,25 @@ impl KvTest {
                 BTreeSet::new()
             }
         });
+        let options = ServerOptions {
+            maxraftstate,
+            initial_voters: initial,
+            reads: self.params.reads,
+            follower_reads: self.params.follower_reads,
+        };
+        let go_api = options.initial_voters.is_none()
+            && options.reads == Reads::Log
+            && !options.follower_reads;
         self.group.start_server(i, |ends, persister| {
-            let server = match initial {
-                None => calls.time(i, "KvServer::new", || {
+            let server = if go_api {
+                // Parts 4B and 4C: Go's StartKVServer.
+                calls.time(i, "KvServer::new", || {
                     KvServer::new(ends, i, persister, maxraftstate)
-                }),
-                Some(voters) => calls.time(i, "KvServer::with_initial_voters", || {
-                    KvServer::with_initial_voters(ends, i, voters, persister, maxraftstate)
-                }),
+                })
+            } else {
+                calls.time(i, "KvServer::with_options", || {
+                    KvServer::with_options(ends, i, persister, options)
+                })
             };
             let services = server.services();
             Started {
