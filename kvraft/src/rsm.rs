@@ -191,7 +191,7 @@ impl<S: StateMachine> Rsm<S> {
         }
         Ok(read(&self.sm))
         // solution:skeleton
-        // let _ = (index, read, READ_APPLY_WAIT, &self.progress);
+        // let _ = (index, read, READ_APPLY_WAIT, Progress::wait_for, &self.progress);
         // todo!("4D: wait until the applier has applied `index`, then read the state machine")
         // solution:end
     }

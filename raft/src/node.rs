@@ -1540,7 +1540,7 @@ impl Node {
                 .flatten()
                 .is_some_and(|at| now < at + LEASE)
         // solution:skeleton
-        // let _ = now;
+        // let _ = (now, LEASE);
         // if self.lease_reads {
         //     todo!("4D: whether this leader's lease covers a read now")
         // }

@@ -837,7 +837,11 @@ impl harness::Cluster for KvTest {
     }
 
     fn finish(&self) -> Result<(), String> {
-        let failure = self.group.check_zombies();
+        // A handler that panicked just before the end fails the test too.
+        let failure = self
+            .group
+            .check_zombies()
+            .or_else(|| self.group.interruption());
         self.stop_everything();
         failure.map_or(Ok(()), Err)
     }
