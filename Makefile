@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md.
 
-PARTS := 3A 3B 3C 3D 3E 4A 4B 4C 4E
+PARTS := 3A 3B 3C 3D 3E 4A 4B 4C 4D 4E
 .PHONY: test bench lint raft kv stress grade handout $(PARTS)
 
 # Everything: unit tests, the network, the checker, and every lab suite.
@@ -18,9 +18,9 @@ lint:
 raft:
 	cargo test --release -p tests --test raft_3a --test raft_3b --test raft_3c --test raft_3d --test raft_3e
 
-# The Lab 4 suites (4A rsm, 4B KV, 4C KV with snapshots, 4E KV under membership change), release build.
+# The Lab 4 suites (4A rsm, 4B KV, 4C KV with snapshots, 4D reads without the log, 4E KV under membership change), release build.
 kv:
-	cargo test --release -p tests --test rsm_4a --test kv_4b --test kv_4c --test kv_4e
+	cargo test --release -p tests --test rsm_4a --test kv_4b --test kv_4c --test kv_4d --test kv_4e
 
 # One part: make 3A, make 3B, ... make 4E (the tests whose names end in that part).
 $(PARTS):
@@ -34,7 +34,7 @@ stress:
 	cargo run -q --release -p labtool -- stress $(TESTS) -n $(N) -j $(J)
 
 # Grade every part once, writing grade.json and grade.xml: make grade PARTS_TO_GRADE=3A,3B RUNS=3
-PARTS_TO_GRADE ?= 3A,3B,3C,3D,3E,4A,4B,4C,4E
+PARTS_TO_GRADE ?= 3A,3B,3C,3D,3E,4A,4B,4C,4D,4E
 RUNS ?= 1
 grade:
 	cargo run -q --release -p labtool -- grade --parts $(PARTS_TO_GRADE) --runs $(RUNS) --json grade.json --junit grade.xml
