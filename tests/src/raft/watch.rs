@@ -47,13 +47,16 @@ pub fn spawn(test: Weak<RaftTest>) {
 }
 
 /// Remembers which peer led each term; a second leader in a term is a failure. Records
-/// each peer's state when it differs from what `seen` holds.
+/// each running peer's state when it differs from what `seen` holds.
 fn check_election_safety(
     test: &RaftTest,
     rafts: &[(usize, TimedRaft)],
     leaders: &mut HashMap<u64, usize>,
     seen: &mut HashMap<usize, (u64, bool)>,
 ) {
+    // A peer that is down is forgotten, so its next incarnation's state is recorded even
+    // when it comes back with the same term.
+    seen.retain(|i, _| rafts.iter().any(|(j, _)| j == i));
     for &(i, ref raft) in rafts {
         let (term, leader) = raft.get_state();
         if seen.insert(i, (term, leader)) != Some((term, leader)) {
