@@ -86,9 +86,12 @@ pub const TRANSFER_TIMEOUT: Duration = Duration::from_millis(ELECTION_TIMEOUT_MS
 /// The most entries one AppendEntries carries.
 pub const MAX_ENTRIES_PER_APPEND: usize = 1000;
 
-/// A leader waits this long after a new command before sending it, so that a burst of
-/// `start`s travels in one AppendEntries per follower.
-pub const REPLICATION_DELAY: Duration = Duration::from_millis(2);
+/// A leader waits this long after a new command before sending it to a follower with
+/// nothing in flight, so that a burst of `start`s travels in one AppendEntries per
+/// follower; commands that arrive while a request is in flight go with its reply. 200 µs:
+/// a put takes under half a millisecond, and the 3B/3C RPC counts are those of the 2 ms
+/// it was before (BENCHMARKS.md, part 4D).
+pub const REPLICATION_DELAY: Duration = Duration::from_micros(200);
 
 /// A follower hears of a new commit index within this long; any AppendEntries sent
 /// sooner carries it for free.

@@ -1681,16 +1681,13 @@ fn a_lagging_target_gets_timeout_now_once_it_holds_the_whole_log() {
     let t1 = later(t0, 1);
     assert_eq!(n.transfer_leadership(2, t1), Ok(()));
     assert!(timeout_nows(&n.take_outbox()).is_empty(), "2 holds only 1");
-    // It is sent what it lacks at once.
-    assert_eq!(n.next_deadline(), t1);
+    // It is sent what it lacks at once (if it was not due already).
+    assert!(n.next_deadline() <= t1);
     n.tick(t1);
     let out = n.take_outbox();
-    let sent = appends(&out);
+    let sent: Vec<_> = appends(&out).into_iter().filter(|(p, _)| *p == 2).collect();
     assert_eq!(sent.len(), 1);
-    assert_eq!(
-        (sent[0].0, sent[0].1.prev_log_index, sent[0].1.entries.len()),
-        (2, 1, 2)
-    );
+    assert_eq!((sent[0].1.prev_log_index, sent[0].1.entries.len()), (1, 2));
     // Index 2 of 3 is not enough...
     ack(&mut n, 2, 1, 1, t1);
     assert!(timeout_nows(&n.take_outbox()).is_empty());
