@@ -308,6 +308,11 @@ pub struct Node {
     config: Config,
     /// The index of the entry that holds `config` (0 for the bootstrap one).
     config_index: u64,
+    /// The members of `config` other than this peer, in order (the servers a leader
+    /// replicates to), kept with it so the timers need not rebuild them.
+    other_members: Vec<usize>,
+    /// Bumped whenever `config` changes, so the peer republishes it only then.
+    config_version: u64,
     /// When this peer last heard from a current leader (§4.2.3).
     leader_contact: Option<Instant>,
     /// Part 4D: the leader this peer last heard from, and its term.
@@ -346,6 +351,8 @@ impl Node {
             bootstrap: Config::of_voters(0..peers),
             config: Config::default(),
             config_index: 0,
+            other_members: Vec::new(),
+            config_version: 0,
             leader_contact: None,
             leader_id: None,
             lease_reads: false,
@@ -406,6 +413,11 @@ impl Node {
         &self.config
     }
 
+    /// Changes whenever the configuration in effect does.
+    pub fn config_version(&self) -> u64 {
+        self.config_version
+    }
+
     /// The service's latest snapshot (covering the log up to its start).
     pub fn snapshot_bytes(&self) -> &[u8] {
         &self.snapshot
@@ -420,9 +432,14 @@ impl Node {
     pub fn next_deadline(&self) -> Instant {
         match &self.role {
             Role::Leader(l) => {
-                let due = self.others().map(|p| l.due[p]).min().unwrap_or_else(|| {
-                    self.election_deadline.max(Instant::now()) + HEARTBEAT_INTERVAL
-                });
+                let due = self
+                    .other_members
+                    .iter()
+                    .map(|&p| l.due[p])
+                    .min()
+                    .unwrap_or_else(|| {
+                        self.election_deadline.max(Instant::now()) + HEARTBEAT_INTERVAL
+                    });
                 l.transfer.map_or(due, |t| due.min(t.deadline))
             }
             _ => self.election_deadline,
@@ -442,7 +459,9 @@ impl Node {
     pub fn tick(&mut self, now: Instant) {
         match &self.role {
             Role::Leader(l) => {
-                let due: Vec<usize> = self.others().filter(|&p| l.due[p] <= now).collect();
+                let due: Vec<usize> = (self.other_members.iter().copied())
+                    .filter(|&p| l.due[p] <= now)
+                    .collect();
                 for peer in due {
                     self.replicate_to(peer, now);
                 }
@@ -1095,8 +1114,18 @@ impl Node {
 
     /// Every other member of the configuration: the servers a leader replicates to.
     fn others(&self) -> impl Iterator<Item = usize> + use<> {
-        let me = self.me;
-        self.config.members().into_iter().filter(move |&p| p != me)
+        self.other_members.clone().into_iter()
+    }
+
+    /// Puts `config`, held by the entry at `index`, in effect.
+    fn set_config(&mut self, index: u64, config: Config) {
+        if config != self.config {
+            let me = self.me;
+            self.other_members = config.members().into_iter().filter(|&p| p != me).collect();
+            self.config = config;
+            self.config_version += 1;
+        }
+        self.config_index = index;
     }
 
     // ----- membership (part 3E) ----------------------------------------------------------
@@ -1115,15 +1144,13 @@ impl Node {
         if config != self.config {
             trace!(self, "config", "now in effect: {config} (index {index})");
         }
-        self.config = config;
-        self.config_index = index;
+        self.set_config(index, config);
         // solution:skeleton
         // // Before 3E no log holds a configuration: the bootstrap one is in effect.
         // if self.log.latest_config().is_some() {
         //     todo!("3E: put the latest configuration in the log (or the log's start configuration) in effect")
         // }
-        // self.config = self.bootstrap.clone();
-        // self.config_index = 0;
+        // self.set_config(0, self.bootstrap.clone());
         // solution:end
     }
 

@@ -102,10 +102,7 @@ impl Published {
     }
 
     fn store_config(&self, config: &Config) {
-        let mut published = self.config.lock();
-        if *published != *config {
-            *published = config.clone();
-        }
+        *self.config.lock() = config.clone();
     }
 
     pub(crate) fn config(&self) -> Config {
@@ -143,6 +140,7 @@ pub(crate) fn spawn(
     .with_initial_voters(initial_voters);
     published.store(node.term(), node.is_leader());
     published.store_config(node.config());
+    let node_config_version = node.config_version();
     let peer = Peer {
         node,
         peers,
@@ -152,6 +150,7 @@ pub(crate) fn spawn(
         published: Arc::clone(&published),
         reads: HashMap::new(),
         next_read: 0,
+        published_config: node_config_version,
     };
     let thread = thread::Builder::new()
         .name(format!("raft-{me}"))
@@ -261,6 +260,8 @@ struct Peer {
     /// Part 4D: reads the node is confirming, by id, and the next id.
     reads: HashMap<u64, Sender<Result<u64, ReadError>>>,
     next_read: u64,
+    /// The node's configuration version last published (see [`Node::config_version`]).
+    published_config: u64,
 }
 
 impl Peer {
@@ -374,7 +375,10 @@ impl Peer {
         }
         self.published
             .store(self.node.term(), self.node.is_leader());
-        self.published.store_config(self.node.config());
+        if self.node.config_version() != self.published_config {
+            self.published_config = self.node.config_version();
+            self.published.store_config(self.node.config());
+        }
         for answer in answers.drain(..) {
             answer();
         }

@@ -204,7 +204,9 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
     });
 
     let failure = match watch(&done_rx, &*cluster, started, started + TEST_TIME_LIMIT) {
-        Watched::Done(Ok(())) => None,
+        // A failure found since the watch last looked (e.g. a handler that panicked as the
+        // body returned) still fails the test.
+        Watched::Done(Ok(())) => cluster.interruption(),
         Watched::Done(Err(message)) | Watched::Interrupted(message) => Some(message),
         Watched::TimedOut => Some(format!(
             "test took longer than {} seconds",

