@@ -14,4 +14,7 @@ pub mod harness;
 pub mod kv;
 pub mod panics;
 pub mod raft;
+pub mod record;
 pub mod rsm;
+pub mod tester;
+pub mod viz;

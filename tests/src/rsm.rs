@@ -3,20 +3,19 @@
 //! `Inc` increments and returns the count, `Null` does nothing, and `Dec` must never be
 //! applied (the tests submit it only where it cannot commit).
 
+use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use kvraft::Error;
 use kvraft::rsm::{Rsm, StateMachine};
-use labrpc::Network;
 use parking_lot::Mutex;
 use raft::Raft;
 use serde::{Deserialize, Serialize};
 
-use crate::group::{Group, Incarnation, Started};
-use crate::harness::{self, Stats};
+use crate::group::{Incarnation, Started};
+use crate::tester::{self, FailureSlot, Tester, Testing, go_pauses};
 
 /// Servers in every rsm test.
 pub const NSRV: usize = 3;
@@ -43,7 +42,7 @@ pub struct Counter {
     me: usize,
     count: Mutex<u64>,
     /// Where a wrongly applied `Dec` is reported.
-    failure: Arc<Mutex<Option<String>>>,
+    failure: Arc<FailureSlot>,
 }
 
 impl StateMachine for Counter {
@@ -59,7 +58,7 @@ impl StateMachine for Counter {
             }
             CounterOp::Null => CounterReply::Null,
             CounterOp::Dec => {
-                self.failure.lock().get_or_insert(format!(
+                self.failure.fail(format!(
                     "DoOp should execute only Inc and not Dec (server {})",
                     self.me
                 ));
@@ -75,11 +74,9 @@ impl StateMachine for Counter {
     fn restore(&self, snapshot: &[u8]) {
         match postcard::from_bytes::<u64>(snapshot) {
             Ok(count) => *self.count.lock() = count,
-            Err(e) => {
-                self.failure
-                    .lock()
-                    .get_or_insert(format!("{} couldn't decode counter: {e}", self.me));
-            }
+            Err(e) => self
+                .failure
+                .fail(format!("{} couldn't decode counter: {e}", self.me)),
         }
     }
 }
@@ -111,60 +108,69 @@ impl Incarnation for RsmServer {
     }
 }
 
-pub struct RsmTest {
-    group: Group<RsmServer>,
+/// How an rsm test's servers are set up (Go's `makeTest(t, maxraftstate)`): three
+/// servers on a reliable network, `RsmTest::setup().run("…", |ts| …)`.
+#[derive(Clone, Copy, Debug, Default)]
+#[must_use = "a setup does nothing until it runs"]
+pub struct RsmSetup {
+    /// Snapshot when Raft's state nears this many bytes; `None` never (Go's -1).
     maxraftstate: Option<usize>,
+}
+
+impl RsmSetup {
+    /// The servers snapshot when Raft's state nears `bytes`.
+    pub fn max_raft_state(self, bytes: usize) -> Self {
+        Self {
+            maxraftstate: Some(bytes),
+        }
+    }
+
+    /// Runs the test titled `title` (Go's) on these servers, started and connected.
+    pub fn run(self, title: &str, body: impl FnOnce(&RsmTest) + Send + 'static) {
+        let test = Arc::new(RsmTest {
+            tester: Tester::new(NSRV, true, 0x0072_736d_7465_7374),
+            setup: self,
+            leader: Mutex::new(0),
+            last_counts: Mutex::new(vec![0; NSRV]),
+        });
+        test.start_servers();
+        tester::run(title, test, body);
+    }
+}
+
+pub struct RsmTest {
+    tester: Tester<RsmServer>,
+    setup: RsmSetup,
     /// The server that last took an operation.
     leader: Mutex<usize>,
-    failure: Arc<Mutex<Option<String>>>,
     /// The counts of the servers that crashed, as last seen (Go keeps a crashed server's
     /// state until it restarts).
     last_counts: Mutex<Vec<u64>>,
-    ops: AtomicU64,
-    finished: AtomicBool,
+}
+
+impl Deref for RsmTest {
+    type Target = Tester<RsmServer>;
+
+    fn deref(&self) -> &Tester<RsmServer> {
+        &self.tester
+    }
+}
+
+impl Testing for RsmTest {
+    type Peer = RsmServer;
 }
 
 impl RsmTest {
-    /// Go's `makeTest(t, maxraftstate)`: three servers on a reliable network, started and
-    /// connected. `maxraftstate` of `None` never snapshots.
-    pub fn new(maxraftstate: Option<usize>) -> Arc<Self> {
-        let test = Arc::new(Self {
-            group: Group::new(NSRV, Network::new()),
-            maxraftstate,
-            leader: Mutex::new(0),
-            failure: Arc::new(Mutex::new(None)),
-            last_counts: Mutex::new(vec![0; NSRV]),
-            ops: AtomicU64::new(0),
-            finished: AtomicBool::new(false),
-        });
-        test.start_servers();
-        test
-    }
-
-    pub fn group(&self) -> &Group<RsmServer> {
-        &self.group
-    }
-
-    #[track_caller]
-    pub fn fatal(&self, message: impl Into<String>) -> ! {
-        panic!("{}", message.into())
-    }
-
-    #[track_caller]
-    fn check_background(&self) {
-        if let Some(failure) = self.failure.lock().clone() {
-            self.fatal(failure);
-        }
-        if let Some(failure) = self.group.check_zombies() {
-            self.failure.lock().get_or_insert(failure.clone());
-            self.fatal(failure);
-        }
+    /// Three servers that never snapshot, unless the setup says so.
+    pub fn setup() -> RsmSetup {
+        RsmSetup::default()
     }
 
     pub fn start_server(&self, i: usize) {
-        let (maxraftstate, failure) = (self.maxraftstate, Arc::clone(&self.failure));
-        let calls = Arc::clone(self.group.calls());
-        self.group.start_server(i, |ends, persister| {
+        let maxraftstate = self.setup.maxraftstate;
+        let failure = Arc::clone(self.failure_slot());
+        let calls = Arc::clone(self.group().calls());
+        self.group().start_server(i, |ends, persister| {
             let counter = Arc::new(Counter {
                 me: i,
                 count: Mutex::new(0),
@@ -185,14 +191,14 @@ impl RsmTest {
         for i in 0..NSRV {
             self.start_server(i);
         }
-        self.group.connect_all();
+        self.connect_all();
     }
 
     pub fn shutdown_server(&self, i: usize) {
-        if let Some(server) = self.group.peer(i) {
+        if let Some(server) = self.server(i) {
             self.last_counts.lock()[i] = server.count();
         }
-        self.group.shutdown_server(i);
+        self.tester.shutdown_server(i);
     }
 
     /// Crashes every server.
@@ -203,7 +209,7 @@ impl RsmTest {
     }
 
     pub fn server(&self, i: usize) -> Option<Arc<RsmServer>> {
-        self.group.peer(i)
+        self.group().peer(i)
     }
 
     /// Submits `op` to servers in `partition` (all if `None`), starting with the last one
@@ -217,12 +223,12 @@ impl RsmTest {
         while t0.elapsed() < Duration::from_secs(NSEC) {
             let mut index = *self.leader.lock();
             for _ in 0..NSRV {
-                if self.group.is_connected(index)
+                if self.is_connected(index)
                     && partition.is_none_or(|p| p.contains(&index))
                     && let Some(server) = self.server(index)
                     && let Ok(reply) = server.submit(op)
                 {
-                    self.ops.fetch_add(1, Ordering::Relaxed);
+                    self.count_op();
                     *self.leader.lock() = index;
                     return Some(reply);
                 }
@@ -260,18 +266,14 @@ impl RsmTest {
     /// count `v`.
     #[track_caller]
     pub fn check_counter(&self, v: u64, nsrv: usize) {
-        let mut pause = Duration::from_millis(10);
         let mut n = 0;
-        for _ in 0..30 {
+        for pause in go_pauses() {
             self.check_background();
             n = self.count_value(v);
             if n >= nsrv {
                 return;
             }
             thread::sleep(pause);
-            if pause < Duration::from_secs(1) {
-                pause *= 2;
-            }
         }
         self.fatal(format!(
             "checkCounter: only {n} srvs have {v} instead of {nsrv}"
@@ -281,70 +283,7 @@ impl RsmTest {
     /// Disconnects the server that last took an operation and returns it.
     pub fn disconnect_leader(&self) -> usize {
         let leader = *self.leader.lock();
-        self.group.disconnect_all(leader);
+        self.disconnect_all(leader);
         leader
     }
-
-    pub fn connect(&self, i: usize) {
-        self.group.connect_one(i);
-    }
-
-    /// The first server that believes it leads (Go's `rsm.Leader`), if any.
-    pub fn find_leader(&self) -> Option<usize> {
-        self.group.leader()
-    }
-}
-
-impl RsmTest {
-    fn stop_everything(&self) {
-        self.finished.store(true, Ordering::Release);
-        self.group.kill_all();
-        self.group.net().shutdown();
-    }
-}
-
-impl harness::Cluster for RsmTest {
-    fn seed(&self) -> u64 {
-        self.group.net().seed()
-    }
-
-    fn network_label(&self) -> &'static str {
-        "reliable"
-    }
-
-    fn stats(&self) -> Stats {
-        Stats {
-            peers: NSRV,
-            rpcs: self.group.net().total_count(),
-            bytes: self.group.net().total_bytes(),
-            count_label: "ops",
-            count: self.ops.load(Ordering::Relaxed),
-        }
-    }
-
-    fn finish(&self) -> Result<(), String> {
-        let failure = self
-            .failure
-            .lock()
-            .clone()
-            .or_else(|| self.group.check_zombies());
-        self.stop_everything();
-        failure.map_or(Ok(()), Err)
-    }
-
-    fn abort(&self, _failure: &str) {
-        self.stop_everything();
-    }
-
-    fn interruption(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .clone()
-            .or_else(|| self.group.interruption())
-    }
-}
-
-/// Runs an rsm test titled `title`; `maxraftstate` of `None` never snapshots.
-pub fn run(title: &str, maxraftstate: Option<usize>, body: impl FnOnce(&RsmTest) + Send + 'static) {
-    harness::run(title, RsmTest::new(maxraftstate), body);
 }

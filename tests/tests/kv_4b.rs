@@ -8,71 +8,56 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::set_within;
-use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
+use tests::kv::{ELECTION_TIMEOUT, KvTest};
 
 #[test]
 fn basic_4B() {
-    run(
-        KvParams::new("4B basic", 1, 5, true, false, false, None, false),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B basic")
+        .clients(1)
+        .servers(5)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn speed_4B() {
-    run(
-        KvParams::new("4B speed", 1, 3, true, false, false, None, false),
-        |ts| ts.generic_test_speed(),
-    );
+    KvTest::setup("4B speed")
+        .clients(1)
+        .servers(3)
+        .run(|ts| ts.generic_test_speed());
 }
 
 #[test]
 fn concurrent_4B() {
-    run(
-        KvParams::new("4B many clients", 5, 5, true, false, false, None, false),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B many clients")
+        .clients(5)
+        .servers(5)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn unreliable_4B() {
-    run(
-        KvParams::new(
-            "4B unreliable net, many clients",
-            5,
-            5,
-            false,
-            false,
-            false,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B unreliable net, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .run(|ts| ts.generic_test());
 }
 
 /// A request in the minority partition must not go through until the partition heals;
 /// the original leader ends up in the minority.
 #[test]
 fn one_partition_4B() {
-    run(
-        KvParams::new(
-            "4B progress in majority",
-            0,
-            5,
-            false,
-            false,
-            false,
-            None,
-            false,
-        ),
-        |ts| {
+    KvTest::setup("4B progress in majority")
+        .clients(0)
+        .servers(5)
+        .unreliable()
+        .run(|ts| {
             let ck = ts.make_clerk();
             let ver0 = ts.put_at_least_once(&ck, "1", "13", 0, 0);
 
             let l = ts.find_leader().unwrap_or(0);
-            let (p1, p2) = ts.group().make_partition(l);
-            ts.group().partition(&p1, &p2);
+            let (p1, p2) = ts.make_partition(l);
+            ts.partition(&p1, &p2);
 
             let ckp1 = ts.make_clerk_to(&p1);
             let ckp2a = ts.make_clerk_to(&p2);
@@ -106,7 +91,7 @@ fn one_partition_4B() {
                 ts.check_get(&ckp1, "1", "16", ver2);
 
                 // Completion after heal.
-                ts.group().connect_all();
+                ts.connect_all();
                 ts.connect_clerk(&ckp2a);
                 ts.connect_clerk(&ckp2b);
 
@@ -119,142 +104,86 @@ fn one_partition_4B() {
 
                 ts.check_get(&ck, "1", "15", ver2 + 1);
             });
-        },
-    );
+        });
 }
 
 #[test]
 fn many_partitions_one_client_4B() {
-    run(
-        KvParams::new(
-            "4B partitions, one client",
-            1,
-            5,
-            false,
-            false,
-            true,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B partitions, one client")
+        .clients(1)
+        .servers(5)
+        .unreliable()
+        .partitions()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn many_partitions_many_clients_4B() {
-    run(
-        KvParams::new(
-            "4B partitions, many clients (4B)",
-            5,
-            5,
-            false,
-            false,
-            true,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B partitions, many clients (4B)")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .partitions()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_one_client_4B() {
-    run(
-        KvParams::new(
-            "4B restarts, one client 4B ",
-            1,
-            5,
-            false,
-            true,
-            false,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B restarts, one client 4B ")
+        .clients(1)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_concurrent_4B() {
-    run(
-        KvParams::new(
-            "4B restarts, many clients",
-            5,
-            5,
-            false,
-            true,
-            false,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B restarts, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_concurrent_unreliable_4B() {
-    run(
-        KvParams::new(
-            "4B unreliable net, restarts, many clients ",
-            5,
-            5,
-            true,
-            true,
-            false,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B unreliable net, restarts, many clients ")
+        .clients(5)
+        .servers(5)
+        .crashes()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_partition_4B() {
-    run(
-        KvParams::new(
-            "4B restarts, partitions, many clients",
-            5,
-            5,
-            false,
-            true,
-            true,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B restarts, partitions, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .partitions()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_partition_unreliable_4B() {
-    run(
-        KvParams::new(
-            "4B unreliable net, restarts, partitions, many clients",
-            5,
-            5,
-            true,
-            true,
-            true,
-            None,
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B unreliable net, restarts, partitions, many clients")
+        .clients(5)
+        .servers(5)
+        .crashes()
+        .partitions()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn persist_partition_unreliable_linearizable_4B() {
-    run(
-        KvParams::new(
-            "4B unreliable net, restarts, partitions, random keys, many clients",
-            15,
-            7,
-            true,
-            true,
-            true,
-            None,
-            true,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4B unreliable net, restarts, partitions, random keys, many clients")
+        .clients(15)
+        .servers(7)
+        .crashes()
+        .partitions()
+        .random_keys()
+        .run(|ts| ts.generic_test());
 }

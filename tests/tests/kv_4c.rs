@@ -4,7 +4,7 @@
 
 use std::thread;
 
-use tests::kv::{ELECTION_TIMEOUT, KvParams, run};
+use tests::kv::{ELECTION_TIMEOUT, KvTest};
 
 const MAXRAFTSTATE: usize = 1000;
 
@@ -13,25 +13,18 @@ const MAXRAFTSTATE: usize = 1000;
 /// does not respond.
 #[test]
 fn snapshot_rpc_4C() {
-    run(
-        KvParams::new(
-            "4C SnapshotsRPC",
-            0,
-            3,
-            true,
-            false,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| {
+    KvTest::setup("4C SnapshotsRPC")
+        .clients(0)
+        .servers(3)
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| {
             let ck = ts.make_clerk();
 
             let vera = ts.put_at_least_once(&ck, "a", "A", 0, 0);
             ts.check_get(&ck, "a", "A", vera);
 
             // A bunch of puts into the majority partition.
-            ts.group().partition(&[0, 1], &[2]);
+            ts.partition(&[0, 1], &[2]);
             let verb = {
                 let ck1 = ts.make_clerk_to(&[0, 1]);
                 for i in 0..50 {
@@ -42,13 +35,13 @@ fn snapshot_rpc_4C() {
             };
 
             // The majority partition has thrown away most of its log entries.
-            let size = ts.group().log_size();
+            let size = ts.log_size();
             if size > 8 * MAXRAFTSTATE {
                 ts.fatal(format!("logs were not trimmed ({size} > 8*{MAXRAFTSTATE})"));
             }
 
             // Now a group that needs the lagging server, so that it has to catch up.
-            ts.group().partition(&[0, 2], &[1]);
+            ts.partition(&[0, 2], &[1]);
             {
                 let ck1 = ts.make_clerk_to(&[0, 2]);
                 ts.put_at_least_once(&ck1, "c", "C", 0, 0);
@@ -60,31 +53,23 @@ fn snapshot_rpc_4C() {
             }
 
             // Now everybody.
-            ts.group().partition(&[0, 1, 2], &[]);
+            ts.partition(&[0, 1, 2], &[]);
 
             let vere = ts.put_at_least_once(&ck, "e", "E", 0, 0);
             ts.check_get(&ck, "c", "C", 1);
             ts.check_get(&ck, "e", "E", vere);
             ts.check_get(&ck, "1", "1", 1);
-        },
-    );
+        });
 }
 
 /// Snapshots are not too large: 500 bytes is generous for these operations.
 #[test]
 fn snapshot_size_4C() {
-    run(
-        KvParams::new(
-            "4C snapshot size is reasonable",
-            0,
-            3,
-            true,
-            false,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| {
+    KvTest::setup("4C snapshot size is reasonable")
+        .clients(0)
+        .servers(3)
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| {
             const MAX_SNAPSHOT: usize = 500;
             let ck = ts.make_clerk();
 
@@ -98,136 +83,91 @@ fn snapshot_size_4C() {
             }
 
             // The servers have thrown away most of their log entries...
-            let size = ts.group().log_size();
+            let size = ts.log_size();
             if size > 8 * MAXRAFTSTATE {
                 ts.fatal(format!("logs were not trimmed ({size} > 8*{MAXRAFTSTATE})"));
             }
             // ...and their snapshots are not unreasonably large.
-            let snapshot = ts.group().snapshot_size();
+            let snapshot = ts.snapshot_size();
             if snapshot > MAX_SNAPSHOT {
                 ts.fatal(format!("snapshot too large ({snapshot} > {MAX_SNAPSHOT})"));
             }
-        },
-    );
+        });
 }
 
 #[test]
 fn speed_4C() {
-    run(
-        KvParams::new(
-            "4C speed",
-            1,
-            3,
-            true,
-            false,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test_speed(),
-    );
+    KvTest::setup("4C speed")
+        .clients(1)
+        .servers(3)
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test_speed());
 }
 
 #[test]
 fn snapshot_recover_4C() {
-    run(
-        KvParams::new(
-            "4C restarts, snapshots, one client",
-            1,
-            5,
-            true,
-            true,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C restarts, snapshots, one client")
+        .clients(1)
+        .servers(5)
+        .crashes()
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn snapshot_recover_many_clients_4C() {
-    run(
-        KvParams::new(
-            "4C restarts, snapshots, many clients ",
-            20,
-            5,
-            true,
-            true,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C restarts, snapshots, many clients ")
+        .clients(20)
+        .servers(5)
+        .crashes()
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn snapshot_unreliable_4C() {
-    run(
-        KvParams::new(
-            "4C unreliable net, snapshots, many clients",
-            5,
-            5,
-            false,
-            false,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C unreliable net, snapshots, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn snapshot_unreliable_recover_4C() {
-    run(
-        KvParams::new(
-            "4C unreliable net, restarts, snapshots, many clients",
-            5,
-            5,
-            false,
-            true,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C unreliable net, restarts, snapshots, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn snapshot_unreliable_recover_concurrent_partition_4C() {
-    run(
-        KvParams::new(
-            "4C unreliable net, restarts, partitions, snapshots, many clients",
-            5,
-            5,
-            false,
-            true,
-            true,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C unreliable net, restarts, partitions, snapshots, many clients")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .partitions()
+        .max_raft_state(MAXRAFTSTATE)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
-    run(
-        KvParams::new(
-            "4C unreliable net, restarts, partitions, snapshots, random keys, many clients",
-            15,
-            7,
-            false,
-            true,
-            true,
-            Some(MAXRAFTSTATE),
-            true,
-        ),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4C unreliable net, restarts, partitions, snapshots, random keys, many clients")
+        .clients(15)
+        .servers(7)
+        .unreliable()
+        .crashes()
+        .partitions()
+        .max_raft_state(MAXRAFTSTATE)
+        .random_keys()
+        .run(|ts| ts.generic_test());
 }
 
 /// raftlab's addition to Go's list: puts are exactly-once, so a put retried after every
@@ -237,18 +177,7 @@ fn snapshot_unreliable_recover_concurrent_partition_linearizable_4C() {
 /// snapshot restore.
 #[test]
 fn duplicate_put_after_restart_4C() {
-    run(
-        KvParams::new(
-            "4C duplicate detection across a restart",
-            0,
-            3,
-            true,
-            true,
-            false,
-            Some(MAXRAFTSTATE),
-            false,
-        ),
-        |ts| {
+    KvTest::setup("4C duplicate detection across a restart").clients(0).servers(3).crashes().max_raft_state(MAXRAFTSTATE).run(|ts| {
             use kvraft::rpc::{PutArgs, RequestId};
 
             let ck = ts.make_clerk();
@@ -272,20 +201,20 @@ fn duplicate_put_after_restart_4C() {
                 ver = ts.put_at_least_once(&ck, "fill", &i.to_string(), ver, 0) + 1;
             }
             ts.check_sizes();
-            for i in 0..ts.params().nservers {
-                if ts.group().persister(i).snapshot_size() == 0 {
+            for i in 0..ts.servers() {
+                if ts.persister(i).snapshot_size() == 0 {
                     ts.fatal(format!("server {i} has taken no snapshot after 100 puts"));
                 }
             }
 
             // Every server restarts from its snapshot.
-            for i in 0..ts.params().nservers {
-                ts.group().shutdown_server(i);
+            for i in 0..ts.servers() {
+                ts.shutdown_server(i);
             }
-            for i in 0..ts.params().nservers {
+            for i in 0..ts.servers() {
                 ts.start_server(i);
             }
-            ts.group().connect_all();
+            ts.connect_all();
 
             // The clerk retries: it must get the first answer, and the put must not repeat.
             match ts.raw_put(&ck, &put) {

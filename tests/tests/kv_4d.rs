@@ -8,11 +8,7 @@
 use std::time::{Duration, Instant};
 
 use kvraft::{Error, Reads};
-use tests::kv::{KvParams, KvTest, run, with_cluster};
-
-fn params(part: &'static str, nclients: usize, nservers: usize, reads: Reads) -> KvParams {
-    KvParams::new(part, nclients, nservers, true, false, false, None, false).reads(reads)
-}
+use tests::kv::{KvTest, with_cluster};
 
 /// What a get answered, if it is an answer other than `latest` (a refusal is no answer).
 fn stale(answer: Option<Result<(String, u64), Error>>, latest: &str) -> Option<String> {
@@ -37,17 +33,19 @@ fn leader(ts: &KvTest) -> usize {
 
 #[test]
 fn reads_add_no_log_entries_4D() {
-    run(
-        params("4D reads add no log entries", 5, 3, Reads::ReadIndex),
-        |ts| {
+    KvTest::setup("4D reads add no log entries")
+        .clients(5)
+        .servers(3)
+        .reads(Reads::ReadIndex)
+        .run(|ts| {
             let ck = ts.make_clerk();
             if let Err(e) = ts.put(&ck, "k", "v", 0, 0) {
                 ts.fatal(format!("put: {e}"));
             }
             ts.get(&ck, "k", 0).ok();
-            let before = ts.group().log_size();
+            let before = ts.log_size();
             let stats = ts.read_heavy(5, Duration::from_secs(2));
-            let grew = ts.group().log_size() - before;
+            let grew = ts.log_size() - before;
             println!("{}", stats.line("reads by read index"));
             // The workload's puts (one op in ten) are in the log; its gets must not be.
             let limit = (stats.ops - stats.gets) as usize * PUT_ENTRY_BYTES + 200;
@@ -64,8 +62,7 @@ fn reads_add_no_log_entries_4D() {
                 ts.fatal(format!("only {} gets in 2 s", stats.gets));
             }
             ts.check_porcupine();
-        },
-    );
+        });
 }
 
 /// The most bytes a put adds to a server's saved log (its entry: term, clerk id, key,
@@ -80,8 +77,8 @@ fn deposed_leader_reads(ts: &KvTest, rule: &str) {
         ts.fatal(format!("put: {e}"));
     }
     let old = leader(ts);
-    ts.group().disconnect_all(old);
-    let rest: Vec<usize> = (0..ts.params().nservers).filter(|&i| i != old).collect();
+    ts.disconnect_all(old);
+    let rest: Vec<usize> = (0..ts.servers()).filter(|&i| i != old).collect();
     let ck2 = ts.make_clerk_to(&rest);
     if let Err(e) = ts.put(&ck2, "k", "v2", 1, 1) {
         ts.fatal(format!("put in the majority: {e}"));
@@ -92,54 +89,48 @@ fn deposed_leader_reads(ts: &KvTest, rule: &str) {
              after the majority had elected another leader and written \"v2\": {rule}"
         ));
     }
-    ts.group().connect_all();
+    ts.connect_all();
     ts.check_porcupine();
 }
 
 #[test]
 fn deposed_leader_no_stale_read_4D() {
-    run(
-        params(
-            "4D a deposed leader serves no stale read",
-            1,
-            5,
-            Reads::ReadIndex,
-        ),
-        |ts| {
+    KvTest::setup("4D a deposed leader serves no stale read")
+        .clients(1)
+        .servers(5)
+        .reads(Reads::ReadIndex)
+        .run(|ts| {
             deposed_leader_reads(
                 ts,
                 "a leader must confirm that it still leads (a quorum answering a request sent \
                  after the read arrived) before it serves a read (§8, thesis §6.4)",
             )
-        },
-    );
+        });
 }
 
 #[test]
 fn deposed_leader_lease_4D() {
-    run(
-        params("4D a lease ends before a new leader", 1, 5, Reads::Lease),
-        |ts| {
+    KvTest::setup("4D a lease ends before a new leader")
+        .clients(1)
+        .servers(5)
+        .reads(Reads::Lease)
+        .run(|ts| {
             deposed_leader_reads(
                 ts,
                 "a lease must end before another server can be elected: sooner than the \
                  minimum election timeout after the last request a quorum answered, less a \
                  margin for clock drift (thesis §6.4.1)",
             )
-        },
-    );
+        });
 }
 
 #[test]
 fn new_leader_reads_after_own_commit_4D() {
-    run(
-        params(
-            "4D a new leader reads only after committing in its term",
-            1,
-            3,
-            Reads::ReadIndex,
-        ),
-        |ts| {
+    KvTest::setup("4D a new leader reads only after committing in its term")
+        .clients(1)
+        .servers(3)
+        .reads(Reads::ReadIndex)
+        .run(|ts| {
             let ck = ts.make_clerk();
             for (version, value) in ["v1", "v2"].iter().enumerate() {
                 if let Err(e) = ts.put(&ck, "k", value, version as u64, 0) {
@@ -150,12 +141,12 @@ fn new_leader_reads_after_own_commit_4D() {
             // snapshots), and a new leader learns the real one only by committing an entry
             // of its own term.
             for i in 0..3 {
-                ts.group().shutdown_server(i);
+                ts.shutdown_server(i);
             }
             for i in 0..2 {
                 ts.start_server(i);
             }
-            ts.group().connect_all();
+            ts.connect_all();
             match ts.get(&ck, "k", 0) {
                 Ok((value, _)) if value == "v2" => {}
                 other => ts.fatal(format!(
@@ -165,15 +156,16 @@ fn new_leader_reads_after_own_commit_4D() {
                 )),
             }
             ts.check_porcupine();
-        },
-    );
+        });
 }
 
 #[test]
 fn lease_reads_cost_no_rpcs_4D() {
-    run(
-        params("4D lease reads cost no RPCs", 1, 3, Reads::Lease),
-        |ts| {
+    KvTest::setup("4D lease reads cost no RPCs")
+        .clients(1)
+        .servers(3)
+        .reads(Reads::Lease)
+        .run(|ts| {
             const GETS: u64 = 1000;
             let ck = ts.make_clerk();
             if let Err(e) = ts.put(&ck, "k", "v", 0, 0) {
@@ -182,7 +174,7 @@ fn lease_reads_cost_no_rpcs_4D() {
             for _ in 0..10 {
                 ts.get(&ck, "k", 0).ok();
             }
-            let rpcs0 = ts.group().net().total_count();
+            let rpcs0 = ts.rpc_total();
             let t0 = Instant::now();
             for _ in 0..GETS {
                 if let Err(e) = ts.get(&ck, "k", 0) {
@@ -190,7 +182,7 @@ fn lease_reads_cost_no_rpcs_4D() {
                 }
             }
             let elapsed = t0.elapsed();
-            let beyond = ts.group().net().total_count() - rpcs0 - GETS;
+            let beyond = ts.rpc_total() - rpcs0 - GETS;
             // Two followers, a heartbeat each per 100 ms.
             let heartbeats = 2 * (elapsed.as_millis() as u64 / 100 + 2);
             println!(
@@ -208,35 +200,31 @@ fn lease_reads_cost_no_rpcs_4D() {
                 ));
             }
             ts.check_porcupine();
-        },
-    );
+        });
 }
 
 #[test]
 fn follower_read_waits_for_apply_4D() {
-    run(
-        params(
-            "4D a follower reads what it has applied",
-            1,
-            3,
-            Reads::ReadIndex,
-        )
-        .follower_reads(),
-        |ts| {
+    KvTest::setup("4D a follower reads what it has applied")
+        .clients(1)
+        .servers(3)
+        .reads(Reads::ReadIndex)
+        .follower_reads()
+        .run(|ts| {
             let ck = ts.make_clerk();
             if let Err(e) = ts.put(&ck, "k", "v1", 0, 0) {
                 ts.fatal(format!("put: {e}"));
             }
             let l = leader(ts);
             let f = (l + 1) % 3;
-            ts.group().disconnect_all(f);
+            ts.disconnect_all(f);
             let rest: Vec<usize> = (0..3).filter(|&i| i != f).collect();
             let ck2 = ts.make_clerk_to(&rest);
             if let Err(e) = ts.put(&ck2, "k", "v2", 1, 1) {
                 ts.fatal(format!("put: {e}"));
             }
             // The follower can ask the leader for a read index, but hears nothing from it.
-            ts.group().set_link(f, l, true);
+            ts.set_link(f, l, true);
             if let Some(stale) = stale(ts.get_from(f, "k"), "v2") {
                 ts.fatal(format!(
                     "follower {f} answered a get of \"k\" with {stale} after \"v2\" was committed \
@@ -244,90 +232,68 @@ fn follower_read_waits_for_apply_4D() {
                      has applied up to the read index its leader gave (thesis §6.4)"
                 ));
             }
-            ts.group().connect_all();
+            ts.connect_all();
             ts.check_porcupine();
-        },
-    );
+        });
 }
 
 #[test]
 fn unreliable_read_index_4D() {
-    run(
-        KvParams::new(
-            "4D unreliable net, reads by read index",
-            5,
-            5,
-            false,
-            false,
-            false,
-            None,
-            false,
-        )
-        .reads(Reads::ReadIndex),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4D unreliable net, reads by read index")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .reads(Reads::ReadIndex)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn restarts_partitions_read_index_4D() {
-    run(
-        KvParams::new(
-            "4D unreliable net, restarts, partitions, reads by read index",
-            5,
-            5,
-            false,
-            true,
-            true,
-            None,
-            false,
-        )
-        .reads(Reads::ReadIndex),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4D unreliable net, restarts, partitions, reads by read index")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .partitions()
+        .reads(Reads::ReadIndex)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn restarts_partitions_lease_4D() {
-    run(
-        KvParams::new(
-            "4D unreliable net, restarts, partitions, reads on a lease",
-            5,
-            5,
-            false,
-            true,
-            true,
-            None,
-            false,
-        )
-        .reads(Reads::Lease),
-        |ts| ts.generic_test(),
-    );
+    KvTest::setup("4D unreliable net, restarts, partitions, reads on a lease")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .crashes()
+        .partitions()
+        .reads(Reads::Lease)
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn follower_reads_partitions_4D() {
-    run(
-        KvParams::new(
-            "4D unreliable net, partitions, follower reads",
-            5,
-            5,
-            false,
-            false,
-            true,
-            None,
-            true,
-        )
+    KvTest::setup("4D unreliable net, partitions, follower reads")
+        .clients(5)
+        .servers(5)
+        .unreliable()
+        .partitions()
+        .random_keys()
         .reads(Reads::ReadIndex)
-        .follower_reads(),
-        |ts| ts.generic_test(),
-    );
+        .follower_reads()
+        .run(|ts| ts.generic_test());
 }
 
 #[test]
 fn read_heavy_speed_4D() {
     const LOAD: Duration = Duration::from_secs(2);
-    let shape = |reads| params("4D read-heavy speed", 5, 3, reads);
-    run(shape(Reads::ReadIndex), move |ts| {
+    let shape = |reads| {
+        KvTest::setup("4D read-heavy speed")
+            .clients(5)
+            .servers(3)
+            .reads(reads)
+    };
+    shape(Reads::ReadIndex).run(move |ts| {
         let by_index = ts.read_heavy(5, LOAD);
         ts.check_porcupine();
         let by_log = with_cluster(shape(Reads::Log), |c| {

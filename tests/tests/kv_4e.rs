@@ -3,7 +3,7 @@
 //! is checked as in 4B.
 #![allow(non_snake_case)]
 
-use tests::kv::{KvParams, KvTest, run};
+use tests::kv::KvTest;
 
 fn keys() -> Vec<String> {
     (0..5).map(|i| format!("k{i}")).collect()
@@ -16,7 +16,7 @@ fn replace_every_server(ts: &KvTest) {
         for old in 0..3 {
             ts.add_server(old + 3);
             ts.remove_server(old);
-            ts.group().shutdown_server(old);
+            ts.shutdown_server(old);
         }
     });
     ts.check_porcupine();
@@ -27,57 +27,36 @@ fn replace_every_server(ts: &KvTest) {
 
 #[test]
 fn replace_servers_4E() {
-    run(
-        KvParams::new(
-            "4E replace every server",
-            5,
-            6,
-            true,
-            false,
-            false,
-            None,
-            true,
-        )
-        .initial_voters(3),
-        replace_every_server,
-    );
+    KvTest::setup("4E replace every server")
+        .clients(5)
+        .servers(6)
+        .random_keys()
+        .first_voters(3)
+        .run(replace_every_server);
 }
 
 #[test]
 fn replace_servers_unreliable_snapshots_4E() {
-    run(
-        KvParams::new(
-            "4E replace every server, unreliable net",
-            5,
-            6,
-            false,
-            false,
-            false,
-            Some(1000),
-            true,
-        )
-        .initial_voters(3),
-        |ts| {
+    KvTest::setup("4E replace every server, unreliable net")
+        .clients(5)
+        .servers(6)
+        .unreliable()
+        .max_raft_state(1000)
+        .random_keys()
+        .first_voters(3)
+        .run(|ts| {
             replace_every_server(ts);
             ts.check_sizes();
-        },
-    );
+        });
 }
 
 #[test]
 fn leader_removes_itself_4E() {
-    run(
-        KvParams::new(
-            "4E the leader removes itself",
-            5,
-            3,
-            true,
-            false,
-            false,
-            None,
-            true,
-        ),
-        |ts| {
+    KvTest::setup("4E the leader removes itself")
+        .clients(5)
+        .servers(3)
+        .random_keys()
+        .run(|ts| {
             ts.clients_during(5, &keys(), || {
                 let leader = loop {
                     if let Some(leader) = ts.find_leader() {
@@ -86,9 +65,8 @@ fn leader_removes_itself_4E() {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 };
                 ts.remove_server(leader);
-                ts.group().shutdown_server(leader);
+                ts.shutdown_server(leader);
             });
             ts.check_porcupine();
-        },
-    );
+        });
 }

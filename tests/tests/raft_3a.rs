@@ -1,11 +1,11 @@
 //! Part 3A: leader election. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
-use tests::raft::{ELECTION_TIMEOUT, run};
+use tests::raft::{ELECTION_TIMEOUT, RaftTest};
 
 #[test]
 fn initial_election_3A() {
-    run("Test (3A): initial election", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3A): initial election", |ts| {
         // Is a leader elected?
         ts.check_one_leader();
 
@@ -31,46 +31,40 @@ fn initial_election_3A() {
 
 #[test]
 fn re_election_3A() {
-    run(
-        "Test (3A): election after network failure",
-        3,
-        true,
-        false,
-        |ts| {
-            let servers = ts.servers();
-            let leader1 = ts.check_one_leader();
+    RaftTest::reliable(3).run("Test (3A): election after network failure", |ts| {
+        let servers = ts.servers();
+        let leader1 = ts.check_one_leader();
 
-            // If the leader disconnects, a new one should be elected.
-            ts.disconnect_all(leader1);
-            ts.check_one_leader();
+        // If the leader disconnects, a new one should be elected.
+        ts.disconnect_all(leader1);
+        ts.check_one_leader();
 
-            // If the old leader rejoins, that shouldn't disturb the new leader, and the old
-            // leader should switch to follower.
-            ts.connect_one(leader1);
-            let leader2 = ts.check_one_leader();
+        // If the old leader rejoins, that shouldn't disturb the new leader, and the old
+        // leader should switch to follower.
+        ts.connect_one(leader1);
+        let leader2 = ts.check_one_leader();
 
-            // If there's no quorum, no new leader should be elected.
-            ts.disconnect_all(leader2);
-            ts.disconnect_all((leader2 + 1) % servers);
-            ts.sleep(2 * ELECTION_TIMEOUT);
+        // If there's no quorum, no new leader should be elected.
+        ts.disconnect_all(leader2);
+        ts.disconnect_all((leader2 + 1) % servers);
+        ts.sleep(2 * ELECTION_TIMEOUT);
 
-            // Check that the one connected server does not think it is the leader.
-            ts.check_no_leader();
+        // Check that the one connected server does not think it is the leader.
+        ts.check_no_leader();
 
-            // If a quorum arises, it should elect a leader.
-            ts.connect_one((leader2 + 1) % servers);
-            ts.check_one_leader();
+        // If a quorum arises, it should elect a leader.
+        ts.connect_one((leader2 + 1) % servers);
+        ts.check_one_leader();
 
-            // Re-join of the last node shouldn't prevent a leader from existing.
-            ts.connect_one(leader2);
-            ts.check_one_leader();
-        },
-    );
+        // Re-join of the last node shouldn't prevent a leader from existing.
+        ts.connect_one(leader2);
+        ts.check_one_leader();
+    });
 }
 
 #[test]
 fn many_elections_3A() {
-    run("Test (3A): multiple elections", 7, true, false, |ts| {
+    RaftTest::reliable(7).run("Test (3A): multiple elections", |ts| {
         let servers = ts.servers() as u64;
         ts.check_one_leader();
 

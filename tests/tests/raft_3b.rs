@@ -3,11 +3,11 @@
 
 use std::thread;
 
-use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest, run};
+use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
 fn basic_agree_3B() {
-    run("Test (3B): basic agreement", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3B): basic agreement", |ts| {
         let servers = ts.servers();
         for index in 1..=3u64 {
             let (nd, _) = ts.n_committed(index);
@@ -25,7 +25,7 @@ fn basic_agree_3B() {
 /// Checks, by counting the bytes of RPCs, that each command is sent to each peer once.
 #[test]
 fn rpc_bytes_3B() {
-    run("Test (3B): RPC byte count", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3B): RPC byte count", |ts| {
         let servers = ts.servers();
         ts.one(99, servers, false);
         let bytes0 = ts.bytes_total();
@@ -53,50 +53,44 @@ fn rpc_bytes_3B() {
 /// Just the failure of followers.
 #[test]
 fn follower_failure_3B() {
-    run(
-        "Test (3B): test progressive failure of followers",
-        3,
-        true,
-        false,
-        |ts| {
-            let servers = ts.servers();
-            ts.one(101, servers, false);
+    RaftTest::reliable(3).run("Test (3B): test progressive failure of followers", |ts| {
+        let servers = ts.servers();
+        ts.one(101, servers, false);
 
-            // Disconnect one follower from the network.
-            let leader1 = ts.check_one_leader();
-            ts.disconnect_all((leader1 + 1) % servers);
+        // Disconnect one follower from the network.
+        let leader1 = ts.check_one_leader();
+        ts.disconnect_all((leader1 + 1) % servers);
 
-            // The leader and remaining follower should be able to agree despite the
-            // disconnected follower.
-            ts.one(102, servers - 1, false);
-            ts.sleep(ELECTION_TIMEOUT);
-            ts.one(103, servers - 1, false);
+        // The leader and remaining follower should be able to agree despite the
+        // disconnected follower.
+        ts.one(102, servers - 1, false);
+        ts.sleep(ELECTION_TIMEOUT);
+        ts.one(103, servers - 1, false);
 
-            // Disconnect the remaining follower.
-            let leader2 = ts.check_one_leader();
-            ts.disconnect_all((leader2 + 1) % servers);
-            ts.disconnect_all((leader2 + 2) % servers);
+        // Disconnect the remaining follower.
+        let leader2 = ts.check_one_leader();
+        ts.disconnect_all((leader2 + 1) % servers);
+        ts.disconnect_all((leader2 + 2) % servers);
 
-            // Submit a command.
-            let Some((index, _)) = ts.start(leader2, 104) else {
-                ts.fatal("leader rejected Start()");
-            };
-            if index != 4 {
-                ts.fatal(format!("expected index 4, got {index}"));
-            }
+        // Submit a command.
+        let Some((index, _)) = ts.start(leader2, 104) else {
+            ts.fatal("leader rejected Start()");
+        };
+        if index != 4 {
+            ts.fatal(format!("expected index 4, got {index}"));
+        }
 
-            ts.sleep(2 * ELECTION_TIMEOUT);
+        ts.sleep(2 * ELECTION_TIMEOUT);
 
-            // Check that command 104 did not commit.
-            ts.check_no_agreement(index);
-        },
-    );
+        // Check that command 104 did not commit.
+        ts.check_no_agreement(index);
+    });
 }
 
 /// Just the failure of leaders.
 #[test]
 fn leader_failure_3B() {
-    run("Test (3B): test failure of leaders", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3B): test failure of leaders", |ts| {
         let servers = ts.servers();
         ts.one(101, servers, false);
 
@@ -128,46 +122,37 @@ fn leader_failure_3B() {
 /// A follower participates after disconnect and re-connect.
 #[test]
 fn fail_agree_3B() {
-    run(
-        "Test (3B): agreement after follower reconnects",
-        3,
-        true,
-        false,
-        |ts| {
-            let servers = ts.servers();
-            ts.one(101, servers, false);
+    RaftTest::reliable(3).run("Test (3B): agreement after follower reconnects", |ts| {
+        let servers = ts.servers();
+        ts.one(101, servers, false);
 
-            // Disconnect one follower from the network.
-            let leader = ts.check_one_leader();
-            ts.disconnect_all((leader + 1) % servers);
+        // Disconnect one follower from the network.
+        let leader = ts.check_one_leader();
+        ts.disconnect_all((leader + 1) % servers);
 
-            // The leader and remaining follower should be able to agree despite the
-            // disconnected follower.
-            ts.one(102, servers - 1, false);
-            ts.one(103, servers - 1, false);
-            ts.sleep(ELECTION_TIMEOUT);
-            ts.one(104, servers - 1, false);
-            ts.one(105, servers - 1, false);
+        // The leader and remaining follower should be able to agree despite the
+        // disconnected follower.
+        ts.one(102, servers - 1, false);
+        ts.one(103, servers - 1, false);
+        ts.sleep(ELECTION_TIMEOUT);
+        ts.one(104, servers - 1, false);
+        ts.one(105, servers - 1, false);
 
-            // Re-connect.
-            ts.connect_one((leader + 1) % servers);
+        // Re-connect.
+        ts.connect_one((leader + 1) % servers);
 
-            // The full set of servers should preserve previous agreements, and be able to agree
-            // on new commands.
-            ts.one(106, servers, true);
-            ts.sleep(ELECTION_TIMEOUT);
-            ts.one(107, servers, true);
-        },
-    );
+        // The full set of servers should preserve previous agreements, and be able to agree
+        // on new commands.
+        ts.one(106, servers, true);
+        ts.sleep(ELECTION_TIMEOUT);
+        ts.one(107, servers, true);
+    });
 }
 
 #[test]
 fn fail_no_agree_3B() {
-    run(
+    RaftTest::reliable(5).run(
         "Test (3B): no agreement if too many followers disconnect",
-        5,
-        true,
-        false,
         |ts| {
             let servers = ts.servers();
             ts.one(10, servers, false);
@@ -214,7 +199,7 @@ fn fail_no_agree_3B() {
 
 #[test]
 fn concurrent_starts_3B() {
-    run("Test (3B): concurrent Start()s", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3B): concurrent Start()s", |ts| {
         let servers = ts.servers();
         let mut success = false;
         'attempts: for attempt in 0..5 {
@@ -277,51 +262,42 @@ fn concurrent_starts_3B() {
 
 #[test]
 fn rejoin_3B() {
-    run(
-        "Test (3B): rejoin of partitioned leader",
-        3,
-        true,
-        false,
-        |ts| {
-            let servers = ts.servers();
-            ts.one(101, servers, true);
+    RaftTest::reliable(3).run("Test (3B): rejoin of partitioned leader", |ts| {
+        let servers = ts.servers();
+        ts.one(101, servers, true);
 
-            // Leader network failure.
-            let leader1 = ts.check_one_leader();
-            ts.disconnect_all(leader1);
+        // Leader network failure.
+        let leader1 = ts.check_one_leader();
+        ts.disconnect_all(leader1);
 
-            // Make the old leader try to agree on some entries.
-            ts.start(leader1, 102);
-            ts.start(leader1, 103);
-            ts.start(leader1, 104);
+        // Make the old leader try to agree on some entries.
+        ts.start(leader1, 102);
+        ts.start(leader1, 103);
+        ts.start(leader1, 104);
 
-            // The new leader commits, also for index 2.
-            ts.one(103, 2, true);
+        // The new leader commits, also for index 2.
+        ts.one(103, 2, true);
 
-            // New leader network failure.
-            let leader2 = ts.check_one_leader();
-            ts.disconnect_all(leader2);
+        // New leader network failure.
+        let leader2 = ts.check_one_leader();
+        ts.disconnect_all(leader2);
 
-            // Old leader connected again.
-            ts.connect_one(leader1);
+        // Old leader connected again.
+        ts.connect_one(leader1);
 
-            ts.one(104, 2, true);
+        ts.one(104, 2, true);
 
-            // All together now.
-            ts.connect_one(leader2);
+        // All together now.
+        ts.connect_one(leader2);
 
-            ts.one(105, servers, true);
-        },
-    );
+        ts.one(105, servers, true);
+    });
 }
 
 #[test]
 fn backup_3B() {
-    run(
+    RaftTest::reliable(5).run(
         "Test (3B): leader backs up quickly over incorrect follower logs",
-        5,
-        true,
-        false,
         |ts| {
             let servers = ts.servers();
             ts.one(ts.rand_u64(), servers, true);
@@ -391,101 +367,95 @@ fn backup_3B() {
 
 #[test]
 fn count_3B() {
-    run(
-        "Test (3B): RPC counts aren't too high",
-        3,
-        true,
-        false,
-        |ts| {
-            let servers = ts.servers();
-            let rpcs = |ts: &RaftTest| (0..servers).map(|j| ts.rpc_count(j)).sum::<u64>();
+    RaftTest::reliable(3).run("Test (3B): RPC counts aren't too high", |ts| {
+        let servers = ts.servers();
+        let rpcs = |ts: &RaftTest| (0..servers).map(|j| ts.rpc_count(j)).sum::<u64>();
 
-            ts.check_one_leader();
-            let total1 = rpcs(ts);
-            if !(1..=30).contains(&total1) {
-                ts.fatal(format!(
-                    "too many or few RPCs ({total1}) to elect initial leader"
-                ));
+        ts.check_one_leader();
+        let total1 = rpcs(ts);
+        if !(1..=30).contains(&total1) {
+            ts.fatal(format!(
+                "too many or few RPCs ({total1}) to elect initial leader"
+            ));
+        }
+
+        let mut total2 = 0;
+        let mut success = false;
+        'attempts: for attempt in 0..5 {
+            if attempt > 0 {
+                // Give the solution some time to settle.
+                ts.sleep(std::time::Duration::from_secs(3));
             }
 
-            let mut total2 = 0;
-            let mut success = false;
-            'attempts: for attempt in 0..5 {
-                if attempt > 0 {
-                    // Give the solution some time to settle.
-                    ts.sleep(std::time::Duration::from_secs(3));
+            let leader = ts.check_one_leader();
+            let total1 = rpcs(ts);
+
+            let iters = 10u64;
+            let Some((starti, term)) = ts.start(leader, 1) else {
+                continue; // the leader moved on really quickly
+            };
+
+            let mut cmds = Vec::new();
+            for i in 1..iters + 2 {
+                let x = ts.rand_below(1 << 31);
+                cmds.push(x);
+                match ts.start(leader, x) {
+                    Some((_, term1)) if term1 != term => continue 'attempts,
+                    None => continue 'attempts,
+                    Some((index1, _)) if index1 != starti + i => ts.fatal("Start() failed"),
+                    Some(_) => {}
                 }
+            }
 
-                let leader = ts.check_one_leader();
-                let total1 = rpcs(ts);
-
-                let iters = 10u64;
-                let Some((starti, term)) = ts.start(leader, 1) else {
-                    continue; // the leader moved on really quickly
+            for i in 1..iters + 1 {
+                let Some(bytes) = ts.wait(starti + i, servers, Some(term)) else {
+                    continue 'attempts; // the term changed: try again
                 };
-
-                let mut cmds = Vec::new();
-                for i in 1..iters + 2 {
-                    let x = ts.rand_below(1 << 31);
-                    cmds.push(x);
-                    match ts.start(leader, x) {
-                        Some((_, term1)) if term1 != term => continue 'attempts,
-                        None => continue 'attempts,
-                        Some((index1, _)) if index1 != starti + i => ts.fatal("Start() failed"),
-                        Some(_) => {}
-                    }
-                }
-
-                for i in 1..iters + 1 {
-                    let Some(bytes) = ts.wait(starti + i, servers, Some(term)) else {
-                        continue 'attempts; // the term changed: try again
-                    };
-                    if Cmd::decode(&bytes) != Some(Cmd::Int(cmds[i as usize - 1])) {
-                        ts.fatal(format!(
-                            "wrong value {} committed for index {}; expected {cmds:?}",
-                            Cmd::show(&bytes),
-                            starti + i
-                        ));
-                    }
-                }
-
-                let mut failed = false;
-                total2 = 0;
-                for j in 0..servers {
-                    if let Some(raft) = ts.raft(j)
-                        && raft.get_state().0 != term
-                    {
-                        // The term changed: can't expect low RPC counts.
-                        failed = true;
-                    }
-                    total2 += ts.rpc_count(j);
-                }
-                if failed {
-                    continue 'attempts;
-                }
-
-                if total2 - total1 > (iters + 1 + 3) * 3 {
+                if Cmd::decode(&bytes) != Some(Cmd::Int(cmds[i as usize - 1])) {
                     ts.fatal(format!(
-                        "too many RPCs ({}) for {iters} entries",
-                        total2 - total1
+                        "wrong value {} committed for index {}; expected {cmds:?}",
+                        Cmd::show(&bytes),
+                        starti + i
                     ));
                 }
-                success = true;
-                break;
-            }
-            if !success {
-                ts.fatal("term changed too often");
             }
 
-            ts.sleep(ELECTION_TIMEOUT);
+            let mut failed = false;
+            total2 = 0;
+            for j in 0..servers {
+                if let Some(raft) = ts.raft(j)
+                    && raft.get_state().0 != term
+                {
+                    // The term changed: can't expect low RPC counts.
+                    failed = true;
+                }
+                total2 += ts.rpc_count(j);
+            }
+            if failed {
+                continue 'attempts;
+            }
 
-            let total3 = rpcs(ts);
-            if total3 - total2 > 3 * 20 {
+            if total2 - total1 > (iters + 1 + 3) * 3 {
                 ts.fatal(format!(
-                    "too many RPCs ({}) for 1 second of idleness",
-                    total3 - total2
+                    "too many RPCs ({}) for {iters} entries",
+                    total2 - total1
                 ));
             }
-        },
-    );
+            success = true;
+            break;
+        }
+        if !success {
+            ts.fatal("term changed too often");
+        }
+
+        ts.sleep(ELECTION_TIMEOUT);
+
+        let total3 = rpcs(ts);
+        if total3 - total2 > 3 * 20 {
+            ts.fatal(format!(
+                "too many RPCs ({}) for 1 second of idleness",
+                total3 - total2
+            ));
+        }
+    });
 }

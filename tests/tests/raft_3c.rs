@@ -6,11 +6,11 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::join;
-use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest, run};
+use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
 fn persist1_3C() {
-    run("Test (3C): basic persistence", 3, true, false, |ts| {
+    RaftTest::reliable(3).run("Test (3C): basic persistence", |ts| {
         let servers = ts.servers();
         ts.one(11, servers, true);
 
@@ -47,7 +47,7 @@ fn persist1_3C() {
 
 #[test]
 fn persist2_3C() {
-    run("Test (3C): more persistence", 5, true, false, |ts| {
+    RaftTest::reliable(5).run("Test (3C): more persistence", |ts| {
         let servers = ts.servers();
         let mut index = 1;
         for _ in 0..5 {
@@ -86,11 +86,8 @@ fn persist2_3C() {
 
 #[test]
 fn persist3_3C() {
-    run(
+    RaftTest::reliable(3).run(
         "Test (3C): partitioned leader and one follower crash, leader restarts",
-        3,
-        true,
-        false,
         |ts| {
             let servers = ts.servers();
             ts.one(101, 3, true);
@@ -133,7 +130,7 @@ fn figure8_pause(ts: &RaftTest) {
 /// replicating entries that were never committed.
 #[test]
 fn figure8_3C() {
-    run("Test (3C): Figure 8", 5, true, false, |ts| {
+    RaftTest::reliable(5).run("Test (3C): Figure 8", |ts| {
         let servers = ts.servers();
         ts.one(ts.rand_u64(), 1, true);
 
@@ -174,7 +171,7 @@ fn figure8_3C() {
 
 #[test]
 fn unreliable_agree_3C() {
-    run("Test (3C): unreliable agreement", 5, false, false, |ts| {
+    RaftTest::unreliable(5).run("Test (3C): unreliable agreement", |ts| {
         let servers = ts.servers();
         thread::scope(|s| {
             let mut clients = Vec::new();
@@ -200,7 +197,7 @@ fn unreliable_agree_3C() {
 
 #[test]
 fn figure8_unreliable_3C() {
-    run("Test (3C): Figure 8 (unreliable)", 5, false, false, |ts| {
+    RaftTest::unreliable(5).run("Test (3C): Figure 8 (unreliable)", |ts| {
         let servers = ts.servers();
         ts.one(ts.rand_below(10_000), 1, true);
 
@@ -358,12 +355,12 @@ fn churn(ts: &RaftTest) {
 
 #[test]
 fn reliable_churn_3C() {
-    run("Test (3C): churn", 5, true, false, churn);
+    RaftTest::reliable(5).run("Test (3C): churn", churn);
 }
 
 #[test]
 fn unreliable_churn_3C() {
-    run("Test (3C): unreliable churn", 5, false, false, churn);
+    RaftTest::unreliable(5).run("Test (3C): unreliable churn", churn);
 }
 
 /// raftlab's addition to Go's list: the scenario of Figure 8 of the extended Raft paper,
@@ -376,7 +373,7 @@ fn unreliable_churn_3C() {
 /// only by luck.
 #[test]
 fn figure8_scripted_3C() {
-    run("Test (3C): Figure 8 (scripted)", 5, true, false, |ts| {
+    RaftTest::reliable(5).run("Test (3C): Figure 8 (scripted)", |ts| {
         let servers = ts.servers();
         ts.one(101, servers, false);
 

@@ -3,14 +3,29 @@
 //! `SNAPSHOT_INTERVAL` commands and checks the snapshots peers install.
 #![allow(non_snake_case)]
 
-use tests::raft::{MAX_LOG_SIZE, SNAPSHOT_INTERVAL, run};
+use tests::raft::{MAX_LOG_SIZE, RaftSetup, RaftTest, SNAPSHOT_INTERVAL};
+
+/// What [`snapcommon`] does to its victim in each round (Go's `disconnect` and `crash`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Victim {
+    /// Nothing: it stays up and connected.
+    Stays,
+    /// It is cut off from the others.
+    Disconnected,
+    /// It crashes, and restarts from what it persisted.
+    Crashed,
+}
 
 /// 30 rounds of: maybe disconnect or crash a victim (the leader's successor, or the leader
 /// itself every third round), submit 5–14 commands straight to the other, agree on one
 /// more, check that the logs stay small, and bring the victim back — which may need an
 /// InstallSnapshot to catch up.
-fn snapcommon(title: &'static str, disconnect: bool, reliable: bool, crash: bool) {
-    run(title, 3, reliable, true, move |ts| {
+fn snapcommon(title: &'static str, cluster: RaftSetup, victim_is: Victim) {
+    let (disconnect, crash) = (
+        victim_is == Victim::Disconnected,
+        victim_is == Victim::Crashed,
+    );
+    cluster.snapshots().run(title, move |ts| {
         let servers = ts.servers();
         ts.one(ts.rand_u64(), servers, true);
         let mut leader1 = ts.check_one_leader();
@@ -65,16 +80,19 @@ fn snapcommon(title: &'static str, disconnect: bool, reliable: bool, crash: bool
 
 #[test]
 fn snapshot_basic_3D() {
-    snapcommon("Test (3D): snapshots basic", false, true, false);
+    snapcommon(
+        "Test (3D): snapshots basic",
+        RaftTest::reliable(3),
+        Victim::Stays,
+    );
 }
 
 #[test]
 fn snapshot_install_3D() {
     snapcommon(
         "Test (3D): install snapshots (disconnect)",
-        true,
-        true,
-        false,
+        RaftTest::reliable(3),
+        Victim::Disconnected,
     );
 }
 
@@ -82,32 +100,36 @@ fn snapshot_install_3D() {
 fn snapshot_install_unreliable_3D() {
     snapcommon(
         "Test (3D): install snapshots (disconnect)",
-        true,
-        false,
-        false,
+        RaftTest::unreliable(3),
+        Victim::Disconnected,
     );
 }
 
 #[test]
 fn snapshot_install_crash_3D() {
-    snapcommon("Test (3D): install snapshots (crash)", false, true, true);
+    snapcommon(
+        "Test (3D): install snapshots (crash)",
+        RaftTest::reliable(3),
+        Victim::Crashed,
+    );
 }
 
 #[test]
 fn snapshot_install_un_crash_3D() {
-    snapcommon("Test (3D): install snapshots (crash)", false, false, true);
+    snapcommon(
+        "Test (3D): install snapshots (crash)",
+        RaftTest::unreliable(3),
+        Victim::Crashed,
+    );
 }
 
 /// Do the servers persist their snapshots, and restart from the snapshot plus the tail of
 /// the log?
 #[test]
 fn snapshot_all_crash_3D() {
-    run(
-        "Test (3D): crash and restart all servers",
-        3,
-        false,
-        true,
-        |ts| {
+    RaftTest::unreliable(3)
+        .snapshots()
+        .run("Test (3D): crash and restart all servers", |ts| {
             let servers = ts.servers();
             ts.one(ts.rand_u64(), servers, true);
 
@@ -129,19 +151,15 @@ fn snapshot_all_crash_3D() {
                     ts.fatal(format!("index decreased from {index1} to {index2}"));
                 }
             }
-        },
-    );
+        });
 }
 
 /// Do servers correctly initialize their in-memory copy of the snapshot, so that later
 /// writes to persistent state don't lose it?
 #[test]
 fn snapshot_init_3D() {
-    run(
+    RaftTest::unreliable(3).snapshots().run(
         "Test (3D): snapshot initialization after crash",
-        3,
-        false,
-        true,
         |ts| {
             let servers = ts.servers();
             ts.one(ts.rand_u64(), servers, true);

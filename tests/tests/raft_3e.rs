@@ -7,16 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use raft::ChangeError;
-use tests::raft::{Cmd, ELECTION_TIMEOUT, MAX_LOG_SIZE, Pool, RaftTest, run_pool};
-
-fn pool(voters: usize, servers: usize) -> Pool {
-    Pool {
-        voters,
-        servers,
-        reliable: true,
-        snapshots: false,
-    }
-}
+use tests::raft::{Cmd, ELECTION_TIMEOUT, MAX_LOG_SIZE, RaftTest};
 
 /// Gets `n` commands into the log at once through the leader, and waits until `expected`
 /// servers have applied the last. Returns its index.
@@ -55,30 +46,24 @@ fn add_server_that_votes(ts: &RaftTest, entries: u64) {
 
 #[test]
 fn add_server_3E() {
-    run_pool(
+    RaftTest::reliable(4).first_voters(3).run(
         "Test (3E): add a server that catches up from a long log",
-        pool(3, 4),
         |ts| add_server_that_votes(ts, 300),
     );
 }
 
 #[test]
 fn add_server_snapshot_3E() {
-    run_pool(
+    RaftTest::reliable(4).first_voters(3).snapshots().run(
         "Test (3E): add a server that catches up from a snapshot",
-        Pool {
-            snapshots: true,
-            ..pool(3, 4)
-        },
         |ts| add_server_that_votes(ts, 200),
     );
 }
 
 #[test]
 fn learner_votes_only_when_caught_up_3E() {
-    run_pool(
+    RaftTest::reliable(4).first_voters(3).run(
         "Test (3E): a learner gets a vote only once caught up",
-        pool(3, 4),
         |ts| {
             let last = fill_log(ts, 1000, 3);
             // Server 3 starts cut off: as a learner it can be added (learners do not count
@@ -143,7 +128,7 @@ fn measure_stall(ts: &RaftTest, change: impl FnOnce()) -> Duration {
 
 #[test]
 fn remove_follower_3E() {
-    run_pool("Test (3E): remove a follower", pool(3, 3), |ts| {
+    RaftTest::reliable(3).run("Test (3E): remove a follower", |ts| {
         ts.one(1, 3, true);
         let leader = ts.check_one_leader();
         let removed = others(ts, leader)[0];
@@ -172,7 +157,7 @@ fn remove_follower_3E() {
 
 #[test]
 fn remove_leader_3E() {
-    run_pool("Test (3E): remove the leader", pool(3, 3), |ts| {
+    RaftTest::reliable(3).run("Test (3E): remove the leader", |ts| {
         ts.one(1, 3, true);
         let leader = ts.check_one_leader();
         let rest = others(ts, leader);
@@ -222,9 +207,8 @@ fn remove_leader_3E() {
 
 #[test]
 fn grow_then_crash_two_3E() {
-    run_pool(
+    RaftTest::reliable(5).first_voters(3).run(
         "Test (3E): grow 3 -> 5, then survive two crashes",
-        pool(3, 5),
         |ts| {
             ts.one(1, 3, true);
             ts.add_server(3);
@@ -240,7 +224,7 @@ fn grow_then_crash_two_3E() {
 
 #[test]
 fn shrink_5_to_3_3E() {
-    run_pool("Test (3E): shrink 5 -> 3", pool(5, 5), |ts| {
+    RaftTest::reliable(5).run("Test (3E): shrink 5 -> 3", |ts| {
         ts.one(1, 5, true);
         ts.change_voters(&[0, 1, 2]);
         ts.shutdown_server(3);
@@ -255,12 +239,8 @@ fn shrink_5_to_3_3E() {
 
 #[test]
 fn rolling_replacement_unreliable_3E() {
-    run_pool(
+    RaftTest::unreliable(6).first_voters(3).run(
         "Test (3E): replace every server, one at a time, under load",
-        Pool {
-            reliable: false,
-            ..pool(3, 6)
-        },
         |ts| {
             ts.one(1, 3, true);
             let done = AtomicBool::new(false);
@@ -295,74 +275,76 @@ fn rolling_replacement_unreliable_3E() {
 
 #[test]
 fn refused_changes_say_why_3E() {
-    run_pool("Test (3E): refused changes say why", pool(3, 5), |ts| {
-        ts.one(1, 3, true);
-        let leader = ts.check_one_leader();
-        let follower = others(ts, leader)[0];
-        let expect =
-            |what: &str, got: Result<(), ChangeError>, want: fn(&ChangeError) -> bool| match got {
+    RaftTest::reliable(5)
+        .first_voters(3)
+        .run("Test (3E): refused changes say why", |ts| {
+            ts.one(1, 3, true);
+            let leader = ts.check_one_leader();
+            let follower = others(ts, leader)[0];
+            let expect = |what: &str,
+                          got: Result<(), ChangeError>,
+                          want: fn(&ChangeError) -> bool| match got {
                 Err(e) if want(&e) => {}
                 Err(e) => ts.fatal(format!("{what}: refused, but for the wrong reason: {e:?}")),
                 Ok(()) => ts.fatal(format!("{what}: accepted; it must be refused")),
             };
-        let f = ts.raft(follower).unwrap();
-        let l = ts.raft(leader).unwrap();
-        expect(
-            "add_learner on a follower",
-            f.add_learner(3).map(drop),
-            |e| matches!(e, ChangeError::NotLeader),
-        );
-        expect(
-            "transfer_leadership on a follower",
-            f.transfer_leadership(leader),
-            |e| matches!(e, ChangeError::NotLeader),
-        );
-        expect("change_voters([])", l.change_voters(&[]).map(drop), |e| {
-            matches!(e, ChangeError::NoVoters)
-        });
-        expect("add_learner(99)", l.add_learner(99).map(drop), |e| {
-            matches!(e, ChangeError::UnknownServer(99))
-        });
-        expect(
-            "transfer to server 4, not a member",
-            l.transfer_leadership(4),
-            |e| matches!(e, ChangeError::NotAVoter(4)),
-        );
-        expect(
-            "change_voters to the voters in effect",
-            l.change_voters(&ts.voters()).map(drop),
-            |e| matches!(e, ChangeError::Unchanged),
-        );
-        // A second change while the first is uncommitted (the leader is cut off).
-        for v in others(ts, leader) {
-            ts.disconnect_all(v);
-        }
-        let first = match l.add_learner(3) {
-            Ok((index, _)) => index,
-            Err(e) => ts.fatal(format!("add_learner(3) on leader {leader}: refused: {e}")),
-        };
-        match l.add_learner(4) {
-            Err(ChangeError::ChangeInFlight { .. }) => {}
-            Err(e) => ts.fatal(format!(
-                "a second change while the first (index {first}) is uncommitted: expected \
+            let f = ts.raft(follower).unwrap();
+            let l = ts.raft(leader).unwrap();
+            expect(
+                "add_learner on a follower",
+                f.add_learner(3).map(drop),
+                |e| matches!(e, ChangeError::NotLeader),
+            );
+            expect(
+                "transfer_leadership on a follower",
+                f.transfer_leadership(leader),
+                |e| matches!(e, ChangeError::NotLeader),
+            );
+            expect("change_voters([])", l.change_voters(&[]).map(drop), |e| {
+                matches!(e, ChangeError::NoVoters)
+            });
+            expect("add_learner(99)", l.add_learner(99).map(drop), |e| {
+                matches!(e, ChangeError::UnknownServer(99))
+            });
+            expect(
+                "transfer to server 4, not a member",
+                l.transfer_leadership(4),
+                |e| matches!(e, ChangeError::NotAVoter(4)),
+            );
+            expect(
+                "change_voters to the voters in effect",
+                l.change_voters(&ts.voters()).map(drop),
+                |e| matches!(e, ChangeError::Unchanged),
+            );
+            // A second change while the first is uncommitted (the leader is cut off).
+            for v in others(ts, leader) {
+                ts.disconnect_all(v);
+            }
+            let first = match l.add_learner(3) {
+                Ok((index, _)) => index,
+                Err(e) => ts.fatal(format!("add_learner(3) on leader {leader}: refused: {e}")),
+            };
+            match l.add_learner(4) {
+                Err(ChangeError::ChangeInFlight { .. }) => {}
+                Err(e) => ts.fatal(format!(
+                    "a second change while the first (index {first}) is uncommitted: expected \
                  ChangeInFlight, got {e:?}"
-            )),
-            Ok((second, _)) => ts.fatal(format!(
-                "leader {leader} appended a second configuration (index {second}) while the \
+                )),
+                Ok((second, _)) => ts.fatal(format!(
+                    "leader {leader} appended a second configuration (index {second}) while the \
                  first (index {first}) was uncommitted: one change at a time (thesis §4.1)"
-            )),
-        }
-        ts.connect_all();
-        ts.wait_config("learner 3", |c| c.learners.contains(&3));
-        ts.one(2, 3, true);
-    });
+                )),
+            }
+            ts.connect_all();
+            ts.wait_config("learner 3", |c| c.learners.contains(&3));
+            ts.one(2, 3, true);
+        });
 }
 
 #[test]
 fn joint_consensus_3E() {
-    run_pool(
+    RaftTest::reliable(6).first_voters(3).run(
         "Test (3E): joint consensus {0,1,2} -> {3,4,5}",
-        pool(3, 6),
         |ts| {
             ts.one(1, 3, true);
             for i in 3..6 {
@@ -421,10 +403,7 @@ fn joint_consensus_3E() {
 
 #[test]
 fn single_server_bug_scripted_3E() {
-    run_pool(
-        "Test (3E): Ongaro's single-server change bug (raft-dev, 2015)",
-        pool(4, 5),
-        |ts| {
+    RaftTest::reliable(5).first_voters(4).run("Test (3E): Ongaro's single-server change bug (raft-dev, 2015)", |ts| {
             ts.one(1, 4, true);
             let l = ts.check_one_leader();
             ts.start_server(4);
@@ -499,9 +478,8 @@ fn single_server_bug_scripted_3E() {
 
 #[test]
 fn removed_server_does_not_disrupt_3E() {
-    run_pool(
+    RaftTest::reliable(3).run(
         "Test (3E): a removed server cannot disrupt the cluster",
-        pool(3, 3),
         |ts| {
             ts.one(1, 3, true);
             let leader = ts.check_one_leader();
@@ -539,7 +517,7 @@ fn removed_server_does_not_disrupt_3E() {
 
 #[test]
 fn transfer_leadership_3E() {
-    run_pool("Test (3E): leadership transfer", pool(3, 3), |ts| {
+    RaftTest::reliable(3).run("Test (3E): leadership transfer", |ts| {
         ts.one(1, 3, true);
         // To an up-to-date follower.
         let leader = ts.check_one_leader();
@@ -597,12 +575,8 @@ fn transfer_leadership_3E() {
 
 #[test]
 fn membership_survives_restart_3E() {
-    run_pool(
+    RaftTest::reliable(5).first_voters(3).snapshots().run(
         "Test (3E): the configuration survives restarts and snapshots",
-        Pool {
-            snapshots: true,
-            ..pool(3, 5)
-        },
         |ts| {
             ts.one(1, 3, true);
             ts.add_server(3);
@@ -660,9 +634,8 @@ fn membership_survives_restart_3E() {
 
 #[test]
 fn uncommitted_config_reverts_3E() {
-    run_pool(
+    RaftTest::reliable(4).first_voters(3).run(
         "Test (3E): a configuration takes effect when appended, and reverts when truncated",
-        pool(3, 4),
         |ts| {
             ts.one(1, 3, true);
             let leader = ts.check_one_leader();
@@ -699,12 +672,8 @@ fn uncommitted_config_reverts_3E() {
 
 #[test]
 fn churn_3E() {
-    run_pool(
+    RaftTest::unreliable(6).first_voters(3).run(
         "Test (3E): membership churn with crashes and partitions",
-        Pool {
-            reliable: false,
-            ..pool(3, 6)
-        },
         |ts| {
             ts.one(1, 3, true);
             let t0 = Instant::now();

@@ -7,12 +7,12 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::set_within;
-use tests::rsm::{CounterOp, CounterReply, NSEC, NSRV, RsmTest, run};
+use tests::rsm::{CounterOp, CounterReply, NSEC, NSRV, RsmTest};
 
 /// Each server executes the increments and updates its counter.
 #[test]
 fn basic_4A() {
-    run("Test RSM basic", None, |ts| {
+    RsmTest::setup().run("Test RSM basic", |ts| {
         for i in 0..10 {
             let n = ts.one_inc();
             if n != i + 1 {
@@ -26,7 +26,7 @@ fn basic_4A() {
 /// Submitting concurrently.
 #[test]
 fn concurrent_4A() {
-    run("Test concurrent submit", None, |ts| {
+    RsmTest::setup().run("Test concurrent submit", |ts| {
         thread::scope(|s| {
             for _ in 0..50 {
                 s.spawn(|| ts.one_inc());
@@ -39,7 +39,7 @@ fn concurrent_4A() {
 /// Each server executes increments after the leader is disconnected and reconnected.
 #[test]
 fn leader_failure_4A() {
-    run("Test Leader Failure", None, |ts| {
+    RsmTest::setup().run("Test Leader Failure", |ts| {
         let n = ts.one_inc();
         ts.check_counter(n, NSRV);
 
@@ -47,7 +47,7 @@ fn leader_failure_4A() {
         let n = ts.one_inc();
         ts.check_counter(n, NSRV - 1);
 
-        ts.connect(l);
+        ts.connect_one(l);
         ts.check_counter(n, NSRV);
     });
 }
@@ -55,14 +55,14 @@ fn leader_failure_4A() {
 /// A partitioned leader doesn't commit an operation.
 #[test]
 fn leader_partition_4A() {
-    run("Test Leader Partition", None, |ts| {
+    RsmTest::setup().run("Test Leader Partition", |ts| {
         let n = ts.one_inc();
         ts.check_counter(n, NSRV);
 
         // Partition the leader.
         let l = ts.find_leader().unwrap_or(0);
-        let (p1, p2) = ts.group().make_partition(l);
-        ts.group().partition(&p1, &p2);
+        let (p1, p2) = ts.make_partition(l);
+        ts.partition(&p1, &p2);
 
         let done = AtomicBool::new(false);
         let (rep, healed_in_time) = thread::scope(|s| {
@@ -95,7 +95,7 @@ fn leader_partition_4A() {
             }
 
             // Reconnect the leader: with three servers that heals every partition.
-            ts.connect(l);
+            ts.connect_one(l);
             let healed = set_within(&done, Duration::from_secs(1));
             tests::harness::join(submitter);
             (rep, healed)
@@ -134,7 +134,7 @@ fn hundred_incs_and_restart(ts: &RsmTest, message: &str) {
 /// A restart replays the increments.
 #[test]
 fn restart_replay_4A() {
-    run("Test Restart", None, |ts| {
+    RsmTest::setup().run("Test Restart", |ts| {
         hundred_incs_and_restart(ts, "expected");
         ts.check_counter(101, NSRV);
     });
@@ -165,13 +165,13 @@ fn submit_during_shutdown(ts: &RsmTest) {
 /// its apply channel, which tells the rsm it is done.
 #[test]
 fn shutdown_4A() {
-    run("Test Shutdown", None, submit_during_shutdown);
+    RsmTest::setup().run("Test Shutdown", submit_during_shutdown);
 }
 
 /// Operations submitted after a restart are not confused with ones from before.
 #[test]
 fn restart_submit_4A() {
-    run("Test Restart and submit", None, |ts| {
+    RsmTest::setup().run("Test Restart and submit", |ts| {
         hundred_incs_and_restart(ts, "Expected");
         submit_during_shutdown(ts);
         ts.start_servers();
@@ -184,16 +184,15 @@ fn restart_submit_4A() {
 #[test]
 fn snapshot_4C() {
     const MAXRAFTSTATE: usize = 1000;
-    run(
+    RsmTest::setup().max_raft_state(MAXRAFTSTATE).run(
         "Test creating and restoring snapshot",
-        Some(MAXRAFTSTATE),
         |ts| {
             for _ in 0..100 {
                 ts.one_inc();
             }
             ts.check_counter(100, NSRV);
 
-            let size = ts.group().log_size();
+            let size = ts.log_size();
             if size > 2 * MAXRAFTSTATE {
                 ts.fatal(format!(
                     "logs were not trimmed ({size} > 2 * {MAXRAFTSTATE})"

@@ -36,7 +36,7 @@ impl KvTest {
         change: impl Fn(&TimedRaft) -> Result<T, raft::ChangeError>,
     ) -> (usize, T) {
         match self
-            .group
+            .group()
             .change_through_leader(what, change, |_| self.nudge(), || {})
         {
             Ok(accepted) => accepted,
@@ -53,7 +53,7 @@ impl KvTest {
             let behind: Vec<usize> = servers
                 .iter()
                 .copied()
-                .filter(|&i| self.group.raft(i).is_some_and(|r| !done(&r.membership())))
+                .filter(|&i| self.group().raft(i).is_some_and(|r| !done(&r.membership())))
                 .collect();
             if behind.is_empty() {
                 return;
@@ -85,10 +85,10 @@ impl KvTest {
     /// as a learner, and makes it a voter once it has caught up.
     #[track_caller]
     pub fn add_server(&self, i: usize) {
-        if self.group.raft(i).is_none() {
+        if self.group().raft(i).is_none() {
             self.start_server(i);
         }
-        self.group.connect_one(i);
+        self.group().connect_one(i);
         let what = format!("add_learner({i})");
         self.leader_change(&what, |raft| raft.add_learner(i));
         self.wait_membership(&what, &[i], |c| c.learners.contains(&i));

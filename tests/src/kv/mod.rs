@@ -1,6 +1,7 @@
-//! The KV tester (Lab 4B and 4C): a group of `kvraft` servers, clerks with their own
-//! links to them, Go's client workloads, and the linearizability check of everything the
-//! clerks did — Go's `kvtest1` and `kvraft1/test.go`.
+//! The KV tester (Lab 4B–4E): a group of `kvraft` servers, clerks with their own links
+//! to them ([`clerks`]), Go's client workloads ([`workloads`]), and the linearizability
+//! check of everything the clerks did ([`checking`]) — Go's `kvtest1` and
+//! `kvraft1/test.go`.
 //!
 //! Every clerk call the tests make through [`KvTest::get`] and [`KvTest::put`] is
 //! recorded with its call and return time. After every round the history is checked
@@ -8,32 +9,29 @@
 //! history and fails the test with its path, and a check that runs out of time says so
 //! instead of passing silently.
 
+mod checking;
+mod clerks;
 mod membership;
 mod reads;
+mod workloads;
 
+pub use clerks::TestClerk;
 pub use reads::{ReadStats, with_cluster};
+pub use workloads::ClientResult;
 
 use std::collections::BTreeSet;
+use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use kvraft::{Clerk, Error, KvServer, Reads, ServerOptions, Version};
-use labrpc::Network;
-use linearizability::models::versioned_kv::{
-    self, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
-};
-use linearizability::visualize::{VisualizeOptions, history_timeline, write_html};
-use linearizability::{Operation, Verdict, check_operations_verbose};
+use kvraft::{KvServer, Reads, ServerOptions};
+use linearizability::Operation;
+use linearizability::models::versioned_kv::{VersionedKvInput, VersionedKvOutput};
 use parking_lot::Mutex;
 use raft::Raft;
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
-use serde::{Deserialize, Serialize};
 
-use crate::group::{Group, Incarnation, Started, server_name};
-use crate::harness::{self, Stats, join};
+use crate::group::{Incarnation, Started};
+use crate::tester::{self, Tester, Testing};
 
 /// The tests allow a new leader to be elected within a second.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -65,37 +63,13 @@ impl Incarnation for KvPeer {
     }
 }
 
-/// A clerk and the links it owns, so the test can cut or restore them.
-pub struct TestClerk {
-    clerk: Clerk,
-    ends: Vec<String>,
-}
-
-impl TestClerk {
-    pub fn clerk(&self) -> &Clerk {
-        &self.clerk
-    }
-}
-
-/// What one client achieved: puts that returned `OK`, and puts that returned `ErrMaybe`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ClientResult {
-    pub ok: u64,
-    pub maybe: u64,
-}
-
-/// The value the clients put: who wrote it, at which version (Go's `EntryV`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct EntryV {
-    #[serde(rename = "Id")]
-    id: i64,
-    #[serde(rename = "V")]
-    v: Version,
-}
-
-/// The shape of a KV test (Go's `MakeTest` arguments).
+/// The shape of a KV test (Go's `MakeTest` arguments), written as a sentence:
+/// `KvTest::setup("4B basic").clients(5).servers(5).unreliable().run(|ts| …)`. Unless
+/// it says otherwise: one client, five servers, a reliable network, no crashes, no
+/// partitions, no snapshots, one key, gets through the log.
 #[derive(Clone, Debug)]
-pub struct KvParams {
+#[must_use = "a setup does nothing until it runs"]
+pub struct KvSetup {
     pub part: &'static str,
     pub nclients: usize,
     pub nservers: usize,
@@ -113,32 +87,54 @@ pub struct KvParams {
     pub follower_reads: bool,
 }
 
-impl KvParams {
-    /// Go's `MakeTest(part, nclients, nservers, reliable, crash, partitions,
-    /// maxraftstate, randomkeys)`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        part: &'static str,
-        nclients: usize,
-        nservers: usize,
-        reliable: bool,
-        crash: bool,
-        partitions: bool,
-        maxraftstate: Option<usize>,
-        randomkeys: bool,
-    ) -> Self {
+impl KvSetup {
+    /// `nclients` clients (Go's `nclients`).
+    pub fn clients(self, nclients: usize) -> Self {
+        Self { nclients, ..self }
+    }
+
+    /// `nservers` servers (Go's `nservers`).
+    pub fn servers(self, nservers: usize) -> Self {
+        Self { nservers, ..self }
+    }
+
+    /// An unreliable network: requests and replies are dropped and delayed.
+    pub fn unreliable(self) -> Self {
         Self {
-            part,
-            nclients,
-            nservers,
-            reliable,
-            crash,
-            partitions,
-            maxraftstate,
-            randomkeys,
-            voters: None,
-            reads: Reads::Log,
-            follower_reads: false,
+            reliable: false,
+            ..self
+        }
+    }
+
+    /// The generic test crashes and restarts every server after each round.
+    pub fn crashes(self) -> Self {
+        Self {
+            crash: true,
+            ..self
+        }
+    }
+
+    /// The generic test repartitions the servers while the clients work.
+    pub fn partitions(self) -> Self {
+        Self {
+            partitions: true,
+            ..self
+        }
+    }
+
+    /// The servers snapshot when Raft's state nears `bytes` (Go's `maxraftstate`).
+    pub fn max_raft_state(self, bytes: usize) -> Self {
+        Self {
+            maxraftstate: Some(bytes),
+            ..self
+        }
+    }
+
+    /// The clients put on 100 random keys instead of one.
+    pub fn random_keys(self) -> Self {
+        Self {
+            randomkeys: true,
+            ..self
         }
     }
 
@@ -156,7 +152,7 @@ impl KvParams {
     }
 
     /// Part 4E: only servers `0..voters` form the first configuration.
-    pub fn initial_voters(self, voters: usize) -> Self {
+    pub fn first_voters(self, voters: usize) -> Self {
         Self {
             voters: Some(voters),
             ..self
@@ -185,81 +181,91 @@ impl KvParams {
         };
         format!("{title} ({})", self.part)
     }
+
+    /// The servers, started and connected (Go's `MakeTest`).
+    pub fn start(self) -> Arc<KvTest> {
+        KvTest::new(self)
+    }
+
+    /// Runs the test on these servers under its Go title.
+    pub fn run(self, body: impl FnOnce(&KvTest) + Send + 'static) {
+        let title = self.title();
+        tester::run(&title, self.start(), body);
+    }
 }
 
 pub struct KvTest {
-    params: KvParams,
+    tester: Tester<KvPeer>,
+    setup: KvSetup,
     /// Part 4E: the voters after the last change the test made.
     voters: Mutex<Vec<usize>>,
     /// Part 4E: the clerk that gets a new leader something of its term to commit.
     nudger: std::sync::OnceLock<TestClerk>,
-    group: Group<KvPeer>,
-    clerks: AtomicU64,
+    clerks: std::sync::atomic::AtomicU64,
     history: Mutex<Vec<KvOperation>>,
     t0: Instant,
-    ops: AtomicU64,
-    rng: Mutex<Xoshiro256PlusPlus>,
+}
+
+impl Deref for KvTest {
+    type Target = Tester<KvPeer>;
+
+    fn deref(&self) -> &Tester<KvPeer> {
+        &self.tester
+    }
+}
+
+impl Testing for KvTest {
+    type Peer = KvPeer;
 }
 
 impl KvTest {
-    /// Go's `MakeTest`: the servers started and connected, the network as `params` says
+    /// The KV test of part `part` (e.g. `"4B basic"`), shaped as the setup then says.
+    pub fn setup(part: &'static str) -> KvSetup {
+        KvSetup {
+            part,
+            nclients: 1,
+            nservers: 5,
+            reliable: true,
+            crash: false,
+            partitions: false,
+            maxraftstate: None,
+            randomkeys: false,
+            voters: None,
+            reads: Reads::Log,
+            follower_reads: false,
+        }
+    }
+
+    /// Go's `MakeTest`: the servers started and connected, the network as `setup` says
     /// (dead links fail within 100 ms: no long delays in the KV tests).
-    pub fn new(params: KvParams) -> Arc<Self> {
-        let net = Network::new();
-        net.set_reliable(params.reliable);
-        let rng = Xoshiro256PlusPlus::seed_from_u64(net.seed() ^ 0x6b76_7465_7374);
+    fn new(setup: KvSetup) -> Arc<Self> {
         let test = Arc::new(Self {
-            group: Group::new(params.nservers, net),
-            voters: Mutex::new((0..params.voters.unwrap_or(params.nservers)).collect()),
+            tester: Tester::new(setup.nservers, setup.reliable, 0x6b76_7465_7374),
+            voters: Mutex::new((0..setup.voters.unwrap_or(setup.nservers)).collect()),
             nudger: std::sync::OnceLock::new(),
-            params,
-            clerks: AtomicU64::new(0),
+            setup,
+            clerks: Default::default(),
             history: Mutex::new(Vec::new()),
             t0: Instant::now(),
-            ops: AtomicU64::new(0),
-            rng: Mutex::new(rng),
         });
         for i in 0..test.initial_voters() {
             test.start_server(i);
         }
-        test.group.connect_all();
+        test.connect_all();
         test
     }
 
     /// How many servers form the first configuration.
     pub fn initial_voters(&self) -> usize {
-        self.params.voters.unwrap_or(self.params.nservers)
+        self.setup.voters.unwrap_or(self.setup.nservers)
     }
-
-    pub fn params(&self) -> &KvParams {
-        &self.params
-    }
-
-    pub fn group(&self) -> &Group<KvPeer> {
-        &self.group
-    }
-
-    #[track_caller]
-    pub fn fatal(&self, message: impl Into<String>) -> ! {
-        panic!("{}", message.into())
-    }
-
-    pub fn is_reliable(&self) -> bool {
-        self.group.net().is_reliable()
-    }
-
-    pub fn rand_below(&self, n: u64) -> u64 {
-        self.rng.lock().random_range(0..n)
-    }
-
-    // ----- servers ------------------------------------------------------------------------
 
     pub fn start_server(&self, i: usize) {
-        let maxraftstate = self.params.maxraftstate;
-        let calls = Arc::clone(self.group.calls());
+        let maxraftstate = self.setup.maxraftstate;
+        let calls = Arc::clone(self.group().calls());
         // Part 4E: servers of the first configuration know it; the others start outside.
         let voters = self.initial_voters();
-        let initial: Option<BTreeSet<usize>> = (voters < self.params.nservers).then(|| {
+        let initial: Option<BTreeSet<usize>> = (voters < self.setup.nservers).then(|| {
             if i < voters {
                 (0..voters).collect()
             } else {
@@ -269,13 +275,13 @@ impl KvTest {
         let options = ServerOptions {
             maxraftstate,
             initial_voters: initial,
-            reads: self.params.reads,
-            follower_reads: self.params.follower_reads,
+            reads: self.setup.reads,
+            follower_reads: self.setup.follower_reads,
         };
         let go_api = options.initial_voters.is_none()
             && options.reads == Reads::Log
             && !options.follower_reads;
-        self.group.start_server(i, |ends, persister| {
+        self.group().start_server(i, |ends, persister| {
             let server = if go_api {
                 // Parts 4B and 4C: Go's StartKVServer.
                 calls.time(i, "KvServer::new", || {
@@ -293,566 +299,4 @@ impl KvTest {
             }
         });
     }
-
-    /// The first server that believes it leads, if any.
-    pub fn find_leader(&self) -> Option<usize> {
-        self.group.leader()
-    }
-
-    // ----- clerks -------------------------------------------------------------------------
-
-    /// A clerk with links to every server.
-    pub fn make_clerk(&self) -> TestClerk {
-        self.make_clerk_to(&(0..self.params.nservers).collect::<Vec<_>>())
-    }
-
-    /// A clerk with links to every server, of which only those to `to` work (Go's
-    /// `MakeClerkTo`).
-    pub fn make_clerk_to(&self, to: &[usize]) -> TestClerk {
-        let k = self.clerks.fetch_add(1, Ordering::Relaxed);
-        let net = self.group.net();
-        let (ends, names) = (0..self.params.nservers)
-            .map(|j| {
-                let name = format!("clerk{k}->{j}");
-                let end = net.make_end(&name);
-                net.connect(&name, &server_name(j));
-                net.enable(&name, to.contains(&j));
-                (end, name)
-            })
-            .unzip();
-        TestClerk {
-            clerk: Clerk::new(ends),
-            ends: names,
-        }
-    }
-
-    /// Sends one `KVServer.Put` with exactly these arguments (its request id included) to
-    /// each server in turn until one leads and answers, as a clerk retrying a request
-    /// does; gives up after 10 s.
-    #[track_caller]
-    pub fn raw_put(&self, ck: &TestClerk, args: &kvraft::rpc::PutArgs) -> Result<(), Error> {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            for end in ck.clerk.ends() {
-                if let Ok(reply) = end.call::<_, kvraft::rpc::PutReply>("KVServer.Put", args)
-                    && reply.result != Err(Error::WrongLeader)
-                {
-                    return reply.result;
-                }
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        self.fatal(format!(
-            "no server answered a Put of {:?} within 10 s",
-            args.key
-        ))
-    }
-
-    /// Lets a clerk reach every server.
-    pub fn connect_clerk(&self, ck: &TestClerk) {
-        for end in &ck.ends {
-            self.group.net().enable(end, true);
-        }
-    }
-
-    pub fn delete_clerk(&self, ck: TestClerk) {
-        for end in &ck.ends {
-            self.group.net().delete_end(end);
-        }
-    }
-
-    // ----- recorded operations ------------------------------------------------------------
-
-    fn now(&self) -> u64 {
-        self.t0.elapsed().as_nanos() as u64
-    }
-
-    fn record(&self, client: usize, input: VersionedKvInput, call: u64, output: VersionedKvOutput) {
-        let ret = self.now();
-        self.ops.fetch_add(1, Ordering::Relaxed);
-        self.history
-            .lock()
-            .push(Operation::returned(client, input, call, output, ret));
-    }
-
-    /// A recorded `get` by client `client`.
-    pub fn get(
-        &self,
-        ck: &TestClerk,
-        key: &str,
-        client: usize,
-    ) -> Result<(String, Version), Error> {
-        let call = self.now();
-        let result = ck.clerk.get(key);
-        let output = match &result {
-            Ok((value, version)) => VersionedKvOutput::Value {
-                value: value.clone(),
-                version: *version,
-            },
-            Err(e) => output_of_error(*e),
-        };
-        self.record(
-            client,
-            VersionedKvInput::Get { key: key.into() },
-            call,
-            output,
-        );
-        result
-    }
-
-    /// A recorded `put` by client `client`.
-    pub fn put(
-        &self,
-        ck: &TestClerk,
-        key: &str,
-        value: &str,
-        version: Version,
-        client: usize,
-    ) -> Result<(), Error> {
-        let call = self.now();
-        let result = ck.clerk.put(key, value, version);
-        let output = match result {
-            Ok(()) => VersionedKvOutput::Ok,
-            Err(e) => output_of_error(e),
-        };
-        let input = VersionedKvInput::Put {
-            key: key.into(),
-            value: value.into(),
-            version,
-        };
-        self.record(client, input, call, output);
-        result
-    }
-
-    /// Puts until the put takes, raising the version on `ErrVersion`/`ErrMaybe`; returns
-    /// the version it took at (Go's `PutAtLeastOnce`).
-    #[track_caller]
-    pub fn put_at_least_once(
-        &self,
-        ck: &TestClerk,
-        key: &str,
-        value: &str,
-        mut version: Version,
-        client: usize,
-    ) -> Version {
-        loop {
-            match self.put(ck, key, value, version, client) {
-                Ok(()) => return version,
-                Err(Error::Maybe | Error::Version) => version += 1,
-                Err(e) if version != 0 => self.fatal(format!("Put {key} ver {version} err {e}")),
-                Err(_) => {}
-            }
-        }
-    }
-
-    /// Gets `key` and checks its value (Go's `CheckGet`, which compares the value only).
-    #[track_caller]
-    pub fn check_get(&self, ck: &TestClerk, key: &str, value: &str, version: Version) {
-        match self.get(ck, key, 0) {
-            Ok((v, ver)) if v != value => self.fatal(format!(
-                "Get({key}): expected:\n{value} {version}\nreceived:\n{v} {ver}"
-            )),
-            Ok(_) => {}
-            Err(e) => self.fatal(format!("CheckGet err {e}")),
-        }
-    }
-
-    #[track_caller]
-    fn get_entry(&self, ck: &TestClerk, key: &str, client: usize) -> (EntryV, Version) {
-        match self.get(ck, key, client) {
-            Ok((value, version)) => match serde_json::from_str(&value) {
-                Ok(entry) => (entry, version),
-                Err(_) => self.fatal(format!(
-                    "Unmarshal err {version}: {value:?} is not a client entry"
-                )),
-            },
-            Err(e) => self.fatal(format!("{client}: Get {key:?} err {e}")),
-        }
-    }
-
-    /// Puts this client's entry at `version` until a put is `OK` or `ErrMaybe` while
-    /// other clients do the same on the key (Go's `OnePut`); returns the version now and
-    /// whether the put was `OK`.
-    #[track_caller]
-    pub fn one_put(
-        &self,
-        me: usize,
-        ck: &TestClerk,
-        key: &str,
-        mut version: Version,
-    ) -> (Version, bool) {
-        loop {
-            let entry = EntryV {
-                id: me as i64,
-                v: version,
-            };
-            let value = serde_json::to_string(&entry).expect("entries always encode");
-            let result = self.put(ck, key, &value, version, me);
-            if let Err(e @ (Error::NoKey | Error::WrongLeader)) = result {
-                self.fatal(format!("Wrong error {e}"));
-            }
-            let (e, version0) = self.get_entry(ck, key, me);
-            if result.is_ok() && version0 == version + 1 && e.id != me as i64 && e.v != version {
-                self.fatal(format!("Wrong value {e:?}"));
-            }
-            version = version0;
-            match result {
-                Ok(()) => return (version, true),
-                Err(Error::Maybe) => return (version, false),
-                Err(_) => {}
-            }
-        }
-    }
-
-    /// One client doing `one_put`s on `keys` (or on one random key of them each time)
-    /// until `done` (Go's `OneClientPut`).
-    pub fn one_client_put(
-        &self,
-        client: usize,
-        ck: &TestClerk,
-        keys: &[String],
-        done: &AtomicBool,
-    ) -> ClientResult {
-        let mut result = ClientResult::default();
-        let mut versions = std::collections::HashMap::<String, Version>::new();
-        while !done.load(Ordering::Acquire) {
-            let key = if self.params.randomkeys {
-                &keys[self.rand_below(keys.len() as u64) as usize]
-            } else {
-                &keys[0]
-            };
-            let version = versions.get(key).copied().unwrap_or(0);
-            let (version, ok) = self.one_put(client, ck, key, version);
-            versions.insert(key.clone(), version);
-            if ok {
-                result.ok += 1;
-            } else {
-                result.maybe += 1;
-            }
-        }
-        result
-    }
-
-    /// Runs `nclients` clients, each with its own clerk, for `load`; returns what each did
-    /// (Go's `SpawnClientsAndWait`).
-    pub fn spawn_clients_and_wait(
-        &self,
-        nclients: usize,
-        load: Duration,
-        client: impl Fn(usize, &TestClerk, &AtomicBool) -> ClientResult + Sync,
-    ) -> Vec<ClientResult> {
-        let done = AtomicBool::new(false);
-        thread::scope(|s| {
-            let handles: Vec<_> = (0..nclients)
-                .map(|cli| {
-                    let (client, done) = (&client, &done);
-                    s.spawn(move || {
-                        let ck = self.make_clerk();
-                        let result = client(cli, &ck, done);
-                        self.delete_clerk(ck);
-                        result
-                    })
-                })
-                .collect();
-            thread::sleep(load);
-            done.store(true, Ordering::Release);
-            handles.into_iter().map(join).collect()
-        })
-    }
-
-    /// The server's version of `key` must equal the `OK` puts (reliable network), or be at
-    /// most `OK` + `ErrMaybe` puts (Go's `CheckPutConcurrent`; `total` accumulates over
-    /// rounds).
-    #[track_caller]
-    pub fn check_put_concurrent(
-        &self,
-        ck: &TestClerk,
-        key: &str,
-        results: &[ClientResult],
-        total: &mut ClientResult,
-    ) {
-        let (_, version0) = self.get_entry(ck, key, usize::MAX);
-        for r in results {
-            total.ok += r.ok;
-            total.maybe += r.maybe;
-        }
-        let wrong = if self.is_reliable() {
-            version0 != total.ok
-        } else {
-            version0 > total.ok + total.maybe
-        };
-        if wrong {
-            self.fatal(format!(
-                "Wrong number of puts: server {version0} clnts {total:?}"
-            ));
-        }
-    }
-
-    /// Repartitions the servers into two random halves every second or so until `stop`
-    /// (Go's `Partitioner`).
-    pub fn partitioner(&self, stop: &AtomicBool) {
-        let n = self.params.nservers;
-        while !stop.load(Ordering::Acquire) {
-            let sides: Vec<u64> = (0..n).map(|_| self.rand_below(2)).collect();
-            let side = |s| (0..n).filter(|&j| sides[j] == s).collect::<Vec<_>>();
-            self.group.partition(&side(0), &side(1));
-            let jitter = Duration::from_millis(self.rand_below(200));
-            thread::sleep(ELECTION_TIMEOUT + jitter);
-        }
-    }
-
-    // ----- checks -------------------------------------------------------------------------
-
-    /// Checks that the history so far is linearizable (Go's `CheckPorcupine`). A
-    /// violation writes the HTML view (`VIS_ENABLE=never` to skip it, `VIS_FILE=path` to
-    /// choose where) and fails; running out of time prints a warning.
-    #[track_caller]
-    pub fn check_porcupine(&self) {
-        let history = self.history.lock().clone();
-        let verdict = match versioned_kv::check(&history, Some(CHECK_TIMEOUT)) {
-            Ok(v) => v,
-            Err(e) => self.fatal(format!("the recorded history is malformed: {e}")),
-        };
-        let always = std::env::var("VIS_ENABLE").as_deref() == Ok("always");
-        match verdict {
-            Verdict::Illegal => {
-                let written = self.visualize(&history, "the history is not linearizable");
-                self.fatal(format!("history is not linearizable{written}"));
-            }
-            Verdict::Unknown => harness::notice(&format!(
-                "warning: linearizability check timed out after {} s: the history of {} operations \
-                 was neither confirmed nor refuted",
-                CHECK_TIMEOUT.as_secs(),
-                history.len()
-            )),
-            Verdict::Ok if always => {
-                self.visualize(&history, "the history is linearizable");
-            }
-            Verdict::Ok => {}
-        }
-    }
-
-    /// Writes the HTML view of `history`; returns a note for the failure message.
-    fn visualize(&self, history: &[KvOperation], title: &str) -> String {
-        if std::env::var("VIS_ENABLE").as_deref() == Ok("never") {
-            return String::new();
-        }
-        let analysis = match check_operations_verbose(
-            &VersionedKvModel,
-            history,
-            Some(Duration::from_secs(10)),
-        ) {
-            Ok(a) => a,
-            Err(e) => return format!(" (no visualization: {e})"),
-        };
-        let options = VisualizeOptions {
-            title: format!("{}: {title}", self.params.title()),
-            ..VisualizeOptions::default()
-        };
-        let timeline = history_timeline(&VersionedKvModel, history, &analysis, &options);
-        let path = match std::env::var("VIS_FILE") {
-            Ok(p) => std::path::PathBuf::from(p),
-            Err(_) => std::env::temp_dir().join(format!(
-                "porcupine-{}-{}.html",
-                std::process::id(),
-                self.group.net().seed()
-            )),
-        };
-        match write_html(&path, &timeline) {
-            Ok(()) => {
-                harness::notice(&format!(
-                    "info: wrote history visualization to {}",
-                    path.display()
-                ));
-                format!(" (visualization: {})", path.display())
-            }
-            Err(e) => format!(
-                " (failed to write the visualization to {}: {e})",
-                path.display()
-            ),
-        }
-    }
-
-    /// Fails the test if the logs or snapshots break the test's size limits.
-    #[track_caller]
-    pub fn check_sizes(&self) {
-        match self.params.maxraftstate {
-            Some(max) => {
-                let size = self.group.log_size();
-                if size > 8 * max {
-                    self.fatal(format!("logs were not trimmed ({size} > 8*{max})"));
-                }
-            }
-            None => {
-                let size = self.group.snapshot_size();
-                if size > 0 {
-                    self.fatal(format!(
-                        "snapshot too large ({size}), should not be used when maxraftstate = -1"
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Go's `GenericTest`: three rounds of client load (partitions and crashes as the test
-    /// says), each followed by the linearizability check and the size checks.
-    #[track_caller]
-    pub fn generic_test(&self) {
-        let ck = self.make_clerk();
-        let keys: Vec<String> = if self.params.randomkeys {
-            (0..NKEYS).map(|i| format!("k{i}")).collect()
-        } else {
-            vec!["k".into()]
-        };
-        let mut total = ClientResult::default();
-        for _ in 0..ROUNDS {
-            let stop = AtomicBool::new(false);
-            let results = thread::scope(|s| {
-                let clients = s.spawn(|| {
-                    self.spawn_clients_and_wait(
-                        self.params.nclients,
-                        ROUND_LOAD,
-                        |cli, ck, done| self.one_client_put(cli, ck, &keys, done),
-                    )
-                });
-                let partitioner = self.params.partitions.then(|| {
-                    // Let the clients work undisturbed for a while first.
-                    thread::sleep(Duration::from_secs(1));
-                    s.spawn(|| self.partitioner(&stop))
-                });
-                let results = join(clients);
-                if let Some(p) = partitioner {
-                    stop.store(true, Ordering::Release);
-                    join(p);
-                }
-                results
-            });
-            if !self.params.randomkeys {
-                self.check_put_concurrent(&ck, &keys[0], &results, &mut total);
-            }
-            self.check_porcupine();
-
-            if self.params.partitions {
-                // A request submitted in a minority returns only once that server sees
-                // a new term: reconnect, and give the cluster time to hold an election.
-                self.group.connect_all();
-                thread::sleep(ELECTION_TIMEOUT);
-            }
-            if self.params.crash {
-                for i in 0..self.params.nservers {
-                    self.group.shutdown_server(i);
-                }
-                // Shutdown is not instantaneous: wait for the old servers to stop.
-                thread::sleep(ELECTION_TIMEOUT);
-                for i in 0..self.params.nservers {
-                    self.start_server(i);
-                }
-                self.group.connect_all();
-            }
-            self.check_sizes();
-        }
-    }
-
-    /// Go's `GenericTestSpeed`: 1000 puts one after another must take under 100 ms per
-    /// three (more than one per heartbeat interval).
-    #[track_caller]
-    pub fn generic_test_speed(&self) {
-        const OPS: u64 = 1000;
-        let ck = self.make_clerk();
-        // Wait until a leader is elected and the servers take requests.
-        let _ = ck.clerk.get("x");
-        let start = Instant::now();
-        for i in 0..OPS {
-            if let Err(e) = ck.clerk.put("k", &i.to_string(), i) {
-                self.fatal(format!("Put err {e}"));
-            }
-        }
-        let took = start.elapsed();
-        match ck.clerk.get("k") {
-            Ok((_, version)) if version != OPS => self.fatal(format!("Get too few ops {version}")),
-            Ok(_) => {}
-            Err(e) => self.fatal(format!("Get err {e}")),
-        }
-        let per_op_limit = Duration::from_millis(100) / 3;
-        harness::notice(&format!(
-            "info: {} ({}): {OPS} puts in {:.2} s, {:.2} ms per operation (limit {:.1} ms)",
-            self.params.title(),
-            if self.is_reliable() {
-                "reliable network"
-            } else {
-                "unreliable network"
-            },
-            took.as_secs_f64(),
-            took.as_secs_f64() * 1000.0 / OPS as f64,
-            per_op_limit.as_secs_f64() * 1000.0
-        ));
-        if took > per_op_limit * OPS as u32 {
-            self.fatal(format!(
-                "Operations completed too slowly {:?}/op > {per_op_limit:?}/op",
-                took / OPS as u32
-            ));
-        }
-    }
-}
-
-fn output_of_error(e: Error) -> VersionedKvOutput {
-    match e {
-        Error::NoKey => VersionedKvOutput::ErrNoKey,
-        Error::Version => VersionedKvOutput::ErrVersion,
-        Error::Maybe => VersionedKvOutput::ErrMaybe,
-        // A clerk must never return this; recording it as unknown lets the checker
-        // decide, and `one_put` fails the test on it anyway.
-        Error::WrongLeader => VersionedKvOutput::Unknown,
-    }
-}
-
-impl KvTest {
-    fn stop_everything(&self) {
-        self.group.kill_all();
-        self.group.net().shutdown();
-    }
-}
-
-impl harness::Cluster for KvTest {
-    fn seed(&self) -> u64 {
-        self.group.net().seed()
-    }
-
-    fn network_label(&self) -> &'static str {
-        if self.params.reliable {
-            "reliable"
-        } else {
-            "unreliable"
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        Stats {
-            peers: self.params.nservers,
-            rpcs: self.group.net().total_count(),
-            bytes: self.group.net().total_bytes(),
-            count_label: "ops",
-            count: self.ops.load(Ordering::Relaxed),
-        }
-    }
-
-    fn finish(&self) -> Result<(), String> {
-        let failure = self.group.check_zombies();
-        self.stop_everything();
-        failure.map_or(Ok(()), Err)
-    }
-
-    fn abort(&self, _failure: &str) {
-        self.stop_everything();
-    }
-
-    fn interruption(&self) -> Option<String> {
-        self.group.interruption()
-    }
-}
-
-/// Runs a KV test shaped by `params` under its Go title.
-pub fn run(params: KvParams, body: impl FnOnce(&KvTest) + Send + 'static) {
-    let title = params.title();
-    harness::run(&title, KvTest::new(params), body);
 }

@@ -65,7 +65,7 @@ impl KvTest {
     /// recorded for the linearizability check; returns what they did and cost.
     pub fn read_heavy(&self, nclients: usize, load: Duration) -> ReadStats {
         let done = AtomicBool::new(false);
-        let rpcs0 = self.group.net().total_count();
+        let rpcs0 = self.net().total_count();
         let t0 = Instant::now();
         let per_client: Vec<ReadStats> = thread::scope(|s| {
             let clients: Vec<_> = (0..nclients)
@@ -100,7 +100,7 @@ impl KvTest {
             clients.into_iter().map(join).collect()
         });
         let mut total = ReadStats {
-            rpcs: self.group.net().total_count() - rpcs0,
+            rpcs: self.net().total_count() - rpcs0,
             elapsed: t0.elapsed(),
             ..ReadStats::default()
         };
@@ -113,10 +113,10 @@ impl KvTest {
     }
 }
 
-/// Runs `body` on a second cluster shaped by `params` (to compare a workload across
+/// Runs `body` on a second cluster set up by `setup` (to compare a workload across
 /// settings within one test), and shuts it down.
-pub fn with_cluster<T>(params: super::KvParams, body: impl FnOnce(&KvTest) -> T) -> T {
-    let cluster = KvTest::new(params);
+pub fn with_cluster<T>(setup: super::KvSetup, body: impl FnOnce(&KvTest) -> T) -> T {
+    let cluster = setup.start();
     let result = body(&cluster);
     if let Err(failure) = crate::harness::Cluster::finish(&*cluster) {
         cluster.fatal(failure);

@@ -13,17 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use super::cmd::Cmd;
 use crate::calls::TimedRaft;
+use crate::tester::FailureSlot;
 
 /// The snapshot tests ask for a snapshot after every this many applied commands.
 pub const SNAPSHOT_INTERVAL: u64 = 10;
 
 /// Every peer's applied commands, and the first error any background check found.
-#[derive(Default)]
 pub struct Applied {
     state: Mutex<AppliedState>,
     /// Signalled whenever a peer applies something, so waiting checks wake at once.
     changed: Condvar,
-    failure: Mutex<Option<String>>,
+    failure: Arc<FailureSlot>,
 }
 
 #[derive(Default)]
@@ -65,7 +65,8 @@ impl AppliedLog {
 }
 
 impl Applied {
-    pub fn new(peers: usize) -> Self {
+    /// Records for `peers` peers; failures go to `failure`.
+    pub fn new(peers: usize, failure: Arc<FailureSlot>) -> Self {
         Self {
             state: Mutex::new(AppliedState {
                 logs: vec![AppliedLog::default(); peers],
@@ -74,7 +75,8 @@ impl Applied {
                 version: 0,
                 current: vec![0; peers],
             }),
-            ..Self::default()
+            changed: Condvar::new(),
+            failure,
         }
     }
 
@@ -123,11 +125,7 @@ impl Applied {
 
     /// Records the first failure found off the test's thread.
     pub fn fail(&self, message: String) {
-        self.failure.lock().get_or_insert(message);
-    }
-
-    pub fn failure(&self) -> Option<String> {
-        self.failure.lock().clone()
+        self.failure.fail(message);
     }
 
     /// Starts the record of peer `me`'s new incarnation `incarnation`: empty, or what its

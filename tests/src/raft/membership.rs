@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use raft::{ChangeError, Config};
 
-use super::{RaftTest, harness};
+use super::RaftTest;
 use crate::calls::TimedRaft;
 
 pub use crate::group::CHANGE_TIMEOUT;
@@ -26,25 +26,6 @@ pub const NUDGE_INTERVAL: Duration = Duration::from_millis(200);
 /// election timeout before it abandons the transfer).
 pub const TRANSFER_LIMIT: Duration = Duration::from_secs(2);
 
-/// A part 3E cluster: `voters` servers (0, 1, …) form the first configuration, out of
-/// `servers` slots; the others start outside it when a test adds them.
-#[derive(Clone, Copy, Debug)]
-pub struct Pool {
-    pub voters: usize,
-    pub servers: usize,
-    pub reliable: bool,
-    pub snapshots: bool,
-}
-
-/// Runs a part 3E test over a pool of servers.
-pub fn run_pool(title: &str, pool: Pool, body: impl FnOnce(&RaftTest) + Send + 'static) {
-    assert!(pool.voters <= pool.servers && pool.voters > 0);
-    let test = RaftTest::with_slots(pool.voters, pool.servers, pool.reliable, pool.snapshots);
-    test.start_servers();
-    let _ = test.title.set(title.to_owned());
-    harness::run(title, test, body);
-}
-
 fn set(ids: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
     ids.into_iter().collect()
 }
@@ -54,7 +35,7 @@ impl RaftTest {
     pub fn committed_config(&self) -> Config {
         match &self.applied.lock().committed_config {
             Some((_, config)) => config.clone(),
-            None => Config::of_voters(0..self.initial_voters),
+            None => Config::of_voters(0..self.setup.voters),
         }
     }
 
@@ -82,12 +63,12 @@ impl RaftTest {
         what: &str,
         change: impl Fn(&TimedRaft) -> Result<T, ChangeError>,
     ) -> (usize, T) {
-        let check = self.recorder.check(what.to_owned());
+        let check = self.recorder().check(what.to_owned());
         let nudge = |raft: &TimedRaft| {
             let _ = raft.start(super::Cmd::Int(self.rand_u64()).encode());
         };
         match self
-            .group
+            .group()
             .change_through_leader(what, change, nudge, || self.check_background())
         {
             Ok((leader, answer)) => {
@@ -98,14 +79,9 @@ impl RaftTest {
         }
     }
 
-    /// Splits the servers: each side talks only to itself (Go's `Partition`).
-    pub fn partition(&self, p1: &[usize], p2: &[usize]) {
-        self.group.partition(p1, p2);
-    }
-
     /// A connected, running server that believes it leads (the one of the highest term).
     pub fn connected_leader(&self) -> Option<(usize, TimedRaft)> {
-        self.group.connected_leader()
+        self.group().connected_leader()
     }
 
     /// Waits until a server has applied a configuration for which `done` holds. Every
@@ -114,7 +90,7 @@ impl RaftTest {
     /// uncommitted configuration of its predecessor.
     #[track_caller]
     pub fn wait_config(&self, what: &str, done: impl Fn(&Config) -> bool) -> Config {
-        let check = self.recorder.check(format!("wait for {what}"));
+        let check = self.recorder().check(format!("wait for {what}"));
         let deadline = Instant::now() + CHANGE_TIMEOUT;
         let reached = loop {
             let step = (Instant::now() + NUDGE_INTERVAL).min(deadline);

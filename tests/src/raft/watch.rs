@@ -15,8 +15,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::RaftTest;
-use super::record::{Event, Role};
 use crate::calls::TimedRaft;
+use crate::record::{Event, Role};
 
 /// How often the checks run.
 const PERIOD: Duration = Duration::from_millis(5);
@@ -32,11 +32,11 @@ pub fn spawn(test: Weak<RaftTest>) {
                 if test.finished() {
                     return;
                 }
-                let rafts = test.group.rafts();
+                let rafts = test.group().rafts();
                 check_election_safety(&test, &rafts, &mut leaders, &mut seen);
                 record_membership(&test, &rafts, &mut roles);
                 drop(rafts);
-                if let Some(zombie) = test.group.check_zombies() {
+                if let Some(zombie) = test.group().check_zombies() {
                     test.applied.fail(zombie);
                 }
                 drop(test);

@@ -15,7 +15,7 @@ use linearizability::visualize::{
     Axis, Item, ItemKind, Section, Status, TimeUnit, Timeline, Tone, Track,
 };
 
-use super::record::{Event, Role};
+use crate::record::{Event, Role};
 
 pub const VIZ_VAR: &str = "RAFTLAB_VIZ";
 pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
