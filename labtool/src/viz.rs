@@ -1,7 +1,8 @@
-//! `labtool viz TEST`: runs one test with its visualization switched on and says where
-//! the page went. Raft tests write the timeline of the test (servers, crashes,
-//! partitions, leaders and terms, the tester's checks) when `RAFTLAB_VIZ=always`; Lab 4
-//! tests write their history view when `VIS_ENABLE=always`.
+//! `labtool viz TEST`: runs one test with its visualizations switched on and says where
+//! the pages went. Every test writes the timeline of the test (servers, crashes,
+//! partitions, the tester's checks; in Raft tests also leaders and terms) when
+//! `RAFTLAB_VIZ=always`; Lab 4 tests also write their history view when
+//! `VIS_ENABLE=always`, next to it (`<page>-history.html`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use crate::run::{self, Launch, Outcome, Scratch, Stop};
 use crate::suite::{self, Profile};
 
-/// The Raft tester's switch and file (see `tests/src/raft/viz.rs`).
+/// The tester's switch and file for the timeline (see `tests/src/viz.rs`).
 pub const VIZ_VAR: &str = "RAFTLAB_VIZ";
 pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
 
@@ -41,9 +42,13 @@ pub fn viz(
             .map_err(|e| format!("cannot read the current directory: {e}"))?
             .join(page)
     };
+    let history = page.with_file_name(format!(
+        "{}-history.html",
+        page.file_stem().unwrap_or_default().to_string_lossy()
+    ));
     let _ = std::fs::remove_file(&page);
+    let _ = std::fs::remove_file(&history);
     let scratch = Scratch::new()?;
-    let file = page.display().to_string();
     let launch = Launch {
         case,
         run: 1,
@@ -52,9 +57,9 @@ pub fn viz(
         scratch: scratch.path(),
         env: vec![
             (VIZ_VAR.into(), "always".into()),
-            (VIZ_FILE_VAR.into(), file.clone()),
+            (VIZ_FILE_VAR.into(), page.display().to_string()),
             ("VIS_ENABLE".into(), "always".into()),
-            ("VIS_FILE".into(), file),
+            ("VIS_FILE".into(), history.display().to_string()),
         ],
     };
     println!("running {test} (seed {})...", launch.seed);
@@ -67,12 +72,15 @@ pub fn viz(
     println!("test output: {}", result.log.display());
     if !page.is_file() {
         return Err(format!(
-            "{test} wrote no page at {} (Raft tests write a timeline; Lab 4 tests a history \
-             view only when they check one)",
+            "{test} wrote no timeline at {} (the test's process ended before its teardown; \
+             see its output)",
             page.display()
         ));
     }
     println!("timeline: {}", page.display());
+    if history.is_file() {
+        println!("history: {}", history.display());
+    }
     Ok(if result.outcome.passed() {
         ExitCode::SUCCESS
     } else {

@@ -3,7 +3,6 @@
 //! `Inc` increments and returns the count, `Null` does nothing, and `Dec` must never be
 //! applied (the tests submit it only where it cannot commit).
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -148,13 +147,7 @@ pub struct RsmTest {
     last_counts: Mutex<Vec<u64>>,
 }
 
-impl Deref for RsmTest {
-    type Target = Tester<RsmServer>;
-
-    fn deref(&self) -> &Tester<RsmServer> {
-        &self.tester
-    }
-}
+tester::derefs_to_core!(RsmTest => RsmServer);
 
 impl Testing for RsmTest {
     type Peer = RsmServer;

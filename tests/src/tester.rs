@@ -370,6 +370,21 @@ impl<P: Incarnation> Tester<P> {
     }
 }
 
+/// Makes a tester struct deref to its core, held in a field named `tester`:
+/// `derefs_to_core!(RaftTest => RaftPeer);`.
+macro_rules! derefs_to_core {
+    ($test:ty => $peer:ty) => {
+        impl std::ops::Deref for $test {
+            type Target = $crate::tester::Tester<$peer>;
+
+            fn deref(&self) -> &Self::Target {
+                &self.tester
+            }
+        }
+    };
+}
+pub(crate) use derefs_to_core;
+
 /// A tester: the core it holds, and what its result line counts.
 pub trait Testing: Deref<Target = Tester<Self::Peer>> + Send + Sync + 'static {
     /// What runs on one of its servers.

@@ -20,7 +20,6 @@ pub use reads::{ReadStats, with_cluster};
 pub use workloads::ClientResult;
 
 use std::collections::BTreeSet;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -206,13 +205,7 @@ pub struct KvTest {
     t0: Instant,
 }
 
-impl Deref for KvTest {
-    type Target = Tester<KvPeer>;
-
-    fn deref(&self) -> &Tester<KvPeer> {
-        &self.tester
-    }
-}
+tester::derefs_to_core!(KvTest => KvPeer);
 
 impl Testing for KvTest {
     type Peer = KvPeer;

@@ -16,7 +16,6 @@ mod membership;
 mod watch;
 
 use std::collections::BTreeSet;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -96,13 +95,7 @@ pub struct RaftTest {
     incarnations: AtomicU64,
 }
 
-impl Deref for RaftTest {
-    type Target = Tester<RaftPeer>;
-
-    fn deref(&self) -> &Tester<RaftPeer> {
-        &self.tester
-    }
-}
+tester::derefs_to_core!(RaftTest => RaftPeer);
 
 impl Testing for RaftTest {
     type Peer = RaftPeer;
