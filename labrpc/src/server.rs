@@ -64,6 +64,23 @@ impl Service {
         self
     }
 
+    /// Runs `after` (with the method's name) each time one of the service's handlers has
+    /// returned, before the reply leaves the server: a tester takes, at that moment, a
+    /// copy of what the server has saved, to restart it as if it crashed right after
+    /// answering.
+    pub fn after_each_reply(mut self, after: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        let after = Arc::new(after);
+        for (method, handler) in &mut self.methods {
+            let (inner, after, method) = (Arc::clone(handler), Arc::clone(&after), method.clone());
+            *handler = Arc::new(move |bytes: &[u8]| {
+                let reply = inner(bytes);
+                after(&method);
+                reply
+            });
+        }
+        self
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

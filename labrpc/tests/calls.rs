@@ -344,3 +344,31 @@ fn call_with_hands_the_outcome_to_a_callback() {
     expected.push((99, Err(RpcError::Lost)));
     assert_eq!(got, expected);
 }
+
+#[test]
+fn after_each_reply_runs_once_the_handler_has_returned_and_before_the_caller_hears() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let net = Network::with_seed(4);
+    let state = Arc::new(AtomicU64::new(0));
+    let seen_after = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let (handler_state, tap_state, seen) = (state.clone(), state.clone(), seen_after.clone());
+    let service = Service::new("S")
+        .method("Set", move |v: u64| {
+            handler_state.store(v, Ordering::SeqCst);
+            v
+        })
+        .after_each_reply(move |method| {
+            seen.lock()
+                .push((method.to_owned(), tap_state.load(Ordering::SeqCst)))
+        });
+    let mut server = Server::new();
+    server.add_service(service);
+    net.add_server("s", server);
+    let end = net.make_end("e");
+    net.connect("e", "s");
+    net.enable("e", true);
+    assert_eq!(end.call::<_, u64>("S.Set", &7u64), Ok(7));
+    // The tap ran before the reply reached the caller, and saw the handler's effect.
+    assert_eq!(*seen_after.lock(), [("Set".to_owned(), 7)]);
+}

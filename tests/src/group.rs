@@ -27,7 +27,9 @@ pub const KILL_GRACE: Duration = Duration::from_millis(500);
 pub trait Incarnation: Send + Sync + 'static {
     /// The kill call, as failures name it (`"Raft::kill"`).
     const KILL: &'static str;
-    fn raft(&self) -> &Arc<Raft>;
+    /// Its Raft peer; `None` for a server the tester scripts itself (a probe's other
+    /// peers).
+    fn raft(&self) -> Option<&Arc<Raft>>;
     /// Stops it for good (the tester crashes the server).
     fn kill(&self);
 }
@@ -123,19 +125,20 @@ impl<P: Incarnation> Group<P> {
 
     /// Server `i`'s running Raft peer, its calls timed.
     pub fn raft(&self, i: usize) -> Option<TimedRaft> {
-        self.peer(i).map(|p| self.timed(i, &p))
+        self.peer(i).and_then(|p| self.timed(i, &p))
     }
 
     /// Every running server's Raft peer, its calls timed.
     pub fn rafts(&self) -> Vec<(usize, TimedRaft)> {
         self.peers()
             .into_iter()
-            .map(|(i, p)| (i, self.timed(i, &p)))
+            .filter_map(|(i, p)| Some((i, self.timed(i, &p)?)))
             .collect()
     }
 
-    fn timed(&self, i: usize, peer: &P) -> TimedRaft {
-        TimedRaft::new(Arc::clone(peer.raft()), i, Arc::clone(&self.calls))
+    fn timed(&self, i: usize, peer: &P) -> Option<TimedRaft> {
+        let raft = Arc::clone(peer.raft()?);
+        Some(TimedRaft::new(raft, i, Arc::clone(&self.calls)))
     }
 
     /// The first running server whose Raft believes it leads (Go's `rsm.Leader`), if any.

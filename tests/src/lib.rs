@@ -13,6 +13,7 @@ pub mod group;
 pub mod harness;
 pub mod kv;
 pub mod panics;
+pub mod probe;
 pub mod raft;
 pub mod record;
 pub mod rsm;

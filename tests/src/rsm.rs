@@ -98,8 +98,8 @@ impl RsmServer {
 impl Incarnation for RsmServer {
     const KILL: &'static str = "Rsm::kill";
 
-    fn raft(&self) -> &Arc<Raft> {
-        self.rsm.raft()
+    fn raft(&self) -> Option<&Arc<Raft>> {
+        Some(self.rsm.raft())
     }
 
     fn kill(&self) {

@@ -1,6 +1,12 @@
 //! Part 3A: leader election. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
+use std::time::{Duration, Instant};
+
+use raft::messages::{AppendEntriesReply, RequestVoteReply};
+use tests::probe::{
+    ELECTION_WITHIN, PROMPTLY, Probe, QUIET_FOR, Sent, UNDER_TEST, WATCH_FOR, append, rules, vote,
+};
 use tests::raft::{ELECTION_TIMEOUT, RaftTest};
 
 #[test]
@@ -11,7 +17,7 @@ fn initial_election_3A() {
 
         // Sleep a bit to avoid racing with followers learning of the election, then check
         // that all peers agree on the term.
-        ts.sleep(std::time::Duration::from_millis(50));
+        ts.sleep(Duration::from_millis(50));
         let term1 = ts.check_terms();
         if term1 < 1 {
             ts.fatal(format!("term is {term1}, but should be at least 1"));
@@ -87,4 +93,414 @@ fn many_elections_3A() {
         }
         ts.check_one_leader();
     });
+}
+
+// ----- conformance probes: the tester plays the other peers (tests::probe) ----------------
+
+#[test]
+fn probe_grants_a_vote_in_a_new_term_3A() {
+    Probe::peers(3).run("Probe (3A): grants a vote in a new term", |p| {
+        let reply = p.request_vote(1, vote(100, 1, (0, 0)));
+        if !reply.vote_granted {
+            p.broke(
+                &rules::VOTE_ONCE,
+                format!(
+                    "server 0, with an empty log and no vote in term 100, refused candidate 1 \
+                     of term 100: {reply:?}"
+                ),
+            );
+        }
+        let (term, leader) = p.state();
+        if reply.term != 100 || term != 100 || leader {
+            p.broke(
+                &rules::HIGHER_TERM,
+                format!(
+                    "after a RequestVote of term 100 server 0 answered term {} and says term \
+                     {term}, leader {leader}",
+                    reply.term
+                ),
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_votes_once_per_term_3A() {
+    Probe::peers(3).run("Probe (3A): votes once per term", |p| {
+        p.request_vote(1, vote(100, 1, (0, 0)));
+        let reply = p.request_vote(2, vote(100, 2, (0, 0)));
+        if reply.vote_granted {
+            p.broke(
+                &rules::VOTE_ONCE,
+                "server 0 granted candidate 2 its vote in term 100 after granting it to \
+                 candidate 1 in that term",
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_refuses_a_stale_candidate_3A() {
+    Probe::peers(3).run("Probe (3A): refuses a candidate of an older term", |p| {
+        p.request_vote(1, vote(100, 1, (0, 0)));
+        let reply = p.request_vote(2, vote(99, 2, (0, 0)));
+        if reply.vote_granted || reply.term != 100 {
+            p.broke(
+                &rules::VOTE_STALE_TERM,
+                format!(
+                    "server 0, in term 100, answered a candidate of term 99 with {reply:?} \
+                     (expected a refusal carrying term 100)"
+                ),
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_campaigns_in_a_new_term_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): campaigns in a new term, asking everyone",
+        |p| {
+            let mark = p.mark();
+            let (before, _) = p.state();
+            let Some(args) = p.wait_campaign(mark, ELECTION_WITHIN) else {
+                p.broke(
+                    &rules::START_ELECTION,
+                    format!(
+                        "server 0 heard from no leader for {} s and sent no RequestVote",
+                        ELECTION_WITHIN.as_secs()
+                    ),
+                );
+            };
+            if args.term <= before || args.candidate != UNDER_TEST {
+                p.broke(
+                    &rules::CAMPAIGN,
+                    format!(
+                        "server 0, in term {before}, campaigned with term {} as candidate {}",
+                        args.term, args.candidate
+                    ),
+                );
+            }
+            if (args.last_log_index, args.last_log_term) != (0, 0) {
+                p.broke(
+                    &rules::VOTE_ARGUMENTS,
+                    format!(
+                        "server 0 holds no entries but said its last entry is index {} of term {}",
+                        args.last_log_index, args.last_log_term
+                    ),
+                );
+            }
+            for j in 1..3 {
+                let asked = p.wait_sent(
+                    mark,
+                    PROMPTLY,
+                    |s| matches!(s, Sent::Vote(to, a) if *to == j && a.term == args.term),
+                );
+                if asked.is_none() {
+                    p.broke(
+                        &rules::CAMPAIGN,
+                        format!(
+                            "server 0 campaigned in term {} but never asked server {j}",
+                            args.term
+                        ),
+                    );
+                }
+            }
+            // It voted for itself: another candidate of that term gets nothing.
+            let reply = p.request_vote(1, vote(args.term, 1, (0, 0)));
+            if reply.vote_granted {
+                p.broke(
+                    &rules::CAMPAIGN,
+                    format!(
+                        "server 0 campaigned in term {} and then granted candidate 1 its vote in \
+                     that term",
+                        args.term
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_leads_with_a_majority_only_3A() {
+    Probe::peers(5).run(
+        "Probe (3A): becomes leader with a majority, not before",
+        |p| {
+            // Only server 1 grants: two votes of five.
+            p.on_vote(|j, args| RequestVoteReply {
+                term: args.term,
+                vote_granted: j == 1,
+            });
+            let t0 = Instant::now();
+            while t0.elapsed() < QUIET_FOR {
+                if let (term, true) = p.state() {
+                    p.broke(
+                        &rules::WIN_ELECTION,
+                        format!("server 0 says it leads term {term} with 2 votes of 5"),
+                    );
+                }
+                p.sleep(Duration::from_millis(10));
+            }
+            p.elect();
+        },
+    );
+}
+
+#[test]
+fn probe_higher_term_in_a_request_makes_a_follower_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a request of a higher term makes a leader follow",
+        |p| {
+            let term = p.elect();
+            let reply = p.append_entries(1, append(term + 1, 1, (0, 0), Vec::new(), 0));
+            let (now, leader) = p.state();
+            if reply.term != term + 1 || now != term + 1 || leader {
+                p.broke(
+                    &rules::HIGHER_TERM,
+                    format!(
+                        "server 0, leader of term {term}, got an AppendEntries of term {}; it \
+                     answered term {} and now says term {now}, leader {leader}",
+                        term + 1,
+                        reply.term
+                    ),
+                );
+            }
+            let reply = p.request_vote(2, vote(term + 2, 2, (0, 0)));
+            let (now, leader) = p.state();
+            if !reply.vote_granted || now != term + 2 || leader {
+                p.broke(
+                    &rules::HIGHER_TERM,
+                    format!(
+                        "server 0, follower in term {}, got a RequestVote of term {}: it answered \
+                     {reply:?} and says term {now}, leader {leader}",
+                        term + 1,
+                        term + 2
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_higher_term_in_a_reply_makes_a_follower_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a reply of a higher term makes a leader follow",
+        |p| {
+            let term = p.elect();
+            p.on_append(move |_, args| AppendEntriesReply {
+                term: args.term + 10,
+                success: false,
+                conflict_term: None,
+                conflict_index: 1,
+            });
+            let t0 = Instant::now();
+            loop {
+                let (now, leader) = p.state();
+                if !leader && now >= term + 10 {
+                    break;
+                }
+                if t0.elapsed() > PROMPTLY {
+                    p.broke(
+                        &rules::HIGHER_TERM,
+                        format!(
+                            "server 0, leader of term {term}, got AppendEntries replies of term {} \
+                         for {} ms and still says term {now}, leader {leader}",
+                            term + 10,
+                            PROMPTLY.as_millis()
+                        ),
+                    );
+                }
+                p.sleep(Duration::from_millis(5));
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_higher_term_in_a_vote_reply_ends_a_campaign_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a vote reply of a higher term ends a campaign",
+        |p| {
+            p.on_vote(|_, args| RequestVoteReply {
+                term: args.term + 10,
+                vote_granted: false,
+            });
+            let Some(args) = p.wait_campaign(p.mark(), ELECTION_WITHIN) else {
+                p.broke(&rules::START_ELECTION, "server 0 never campaigned");
+            };
+            let t0 = Instant::now();
+            while p.state().0 < args.term + 10 {
+                if t0.elapsed() > PROMPTLY {
+                    p.broke(
+                        &rules::HIGHER_TERM,
+                        format!(
+                            "server 0 campaigned in term {} and got refusals of term {}, but \
+                         {} ms later says term {}",
+                            args.term,
+                            args.term + 10,
+                            PROMPTLY.as_millis(),
+                            p.state().0
+                        ),
+                    );
+                }
+                p.sleep(Duration::from_millis(5));
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_heartbeats_keep_a_follower_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a current leader's heartbeats keep a follower",
+        |p| {
+            let _pump = p.heartbeats(1, 100, 0);
+            p.sleep(Duration::from_millis(100));
+            let mark = p.mark();
+            if let Some(args) = p.wait_campaign(mark, QUIET_FOR) {
+                p.broke(
+                    &rules::START_ELECTION,
+                    format!(
+                        "server 0 heard leader 1 of term 100 every 50 ms and still campaigned in \
+                     term {}",
+                        args.term
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_stale_heartbeats_do_not_keep_a_follower_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a stale leader's heartbeats do not keep a follower",
+        |p| {
+            p.append_entries(1, append(100, 1, (0, 0), Vec::new(), 0));
+            let reply = p.append_entries(2, append(99, 2, (0, 0), Vec::new(), 0));
+            if reply.success || reply.term != 100 {
+                p.broke(
+                    &rules::APPEND_STALE_TERM,
+                    format!(
+                        "server 0, in term 100, answered an AppendEntries of term 99 with {reply:?}"
+                    ),
+                );
+            }
+            let mark = p.mark();
+            let _pump = p.heartbeats(2, 99, 0);
+            if p.wait_campaign(mark, ELECTION_WITHIN).is_none() {
+                p.broke(
+                    &rules::START_ELECTION,
+                    format!(
+                        "server 0 heard only a leader of the stale term 99 for {} s and never \
+                     campaigned: only AppendEntries from the current leader reset the timer",
+                        ELECTION_WITHIN.as_secs()
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_granting_a_vote_resets_the_timer_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): granting a vote resets the election timer",
+        |p| {
+            let t0 = Instant::now();
+            let mark = p.mark();
+            let mut term = 100;
+            while t0.elapsed() < QUIET_FOR {
+                let candidate = 1 + (term as usize % 2);
+                let reply = p.request_vote(candidate, vote(term, candidate, (0, 0)));
+                if !reply.vote_granted {
+                    p.broke(
+                        &rules::VOTE_ONCE,
+                        format!("server 0 refused candidate {candidate} of the new term {term}"),
+                    );
+                }
+                if let Some(Sent::Vote(_, args)) = p.sent_since(mark).first() {
+                    p.broke(
+                        &rules::START_ELECTION,
+                        format!(
+                            "server 0 granted a vote every 50 ms and still campaigned in term {}",
+                            args.term
+                        ),
+                    );
+                }
+                term += 1;
+                p.sleep(Duration::from_millis(50));
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_refused_votes_do_not_reset_the_timer_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): refusing a vote does not reset the timer",
+        |p| {
+            p.request_vote(1, vote(100, 1, (0, 0)));
+            let (t0, mark) = (Instant::now(), p.mark());
+            while t0.elapsed() < ELECTION_WITHIN {
+                p.request_vote(2, vote(100, 2, (0, 0)));
+                if p.wait_campaign(mark, Duration::from_millis(50)).is_some() {
+                    return;
+                }
+            }
+            p.broke(
+                &rules::START_ELECTION,
+                format!(
+                    "server 0 refused candidate 2 every 50 ms for {} s and never campaigned: only \
+                 a granted vote resets the timer",
+                    ELECTION_WITHIN.as_secs()
+                ),
+            );
+        },
+    );
+}
+
+#[test]
+fn probe_heartbeat_rate_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a leader sends heartbeats, at most ten a second",
+        |p| {
+            let term = p.elect();
+            let mark = p.mark();
+            p.sleep(Duration::from_secs(2));
+            let times: Vec<Instant> = p
+                .sent_since_timed(mark)
+                .into_iter()
+                .filter(|(_, s)| matches!(s, Sent::Append(1, a) if a.term == term))
+                .map(|(at, _)| at)
+                .collect();
+            if times.len() > 21 {
+                p.broke(
+                    &rules::HEARTBEATS,
+                    format!(
+                        "server 0, an idle leader, sent server 1 {} AppendEntries in 2 s",
+                        times.len()
+                    ),
+                );
+            }
+            let longest = times
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .max()
+                .unwrap_or_default();
+            if times.len() < 2 || longest > WATCH_FOR * 2 {
+                p.broke(
+                    &rules::HEARTBEATS,
+                    format!(
+                        "server 0, an idle leader, sent server 1 {} AppendEntries in 2 s, the \
+                     longest gap {} ms: followers would time out",
+                        times.len(),
+                        longest.as_millis()
+                    ),
+                );
+            }
+        },
+    );
 }

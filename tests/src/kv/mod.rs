@@ -53,8 +53,8 @@ pub struct KvPeer(KvServer);
 impl Incarnation for KvPeer {
     const KILL: &'static str = "KvServer::kill";
 
-    fn raft(&self) -> &Arc<Raft> {
-        self.0.raft()
+    fn raft(&self) -> Option<&Arc<Raft>> {
+        Some(self.0.raft())
     }
 
     fn kill(&self) {

@@ -115,8 +115,8 @@ pub struct RaftPeer {
 impl Incarnation for RaftPeer {
     const KILL: &'static str = "Raft::kill";
 
-    fn raft(&self) -> &Arc<Raft> {
-        &self.raft
+    fn raft(&self) -> Option<&Arc<Raft>> {
+        Some(&self.raft)
     }
 
     fn kill(&self) {
