@@ -1,8 +1,13 @@
 //! Part 3B: log replication. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::Duration;
 
+use raft::messages::{AppendEntriesReply, Entry};
+use tests::probe::{PROMPTLY, Probe, Sent, append, applied, entries, rules, vote};
 use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
@@ -456,6 +461,336 @@ fn count_3B() {
                 "too many RPCs ({}) for 1 second of idleness",
                 total3 - total2
             ));
+        }
+    });
+}
+
+// ----- conformance probes: the tester plays the other peers (tests::probe) ----------------
+
+/// A scripted follower's success.
+fn ok(term: u64) -> AppendEntriesReply {
+    AppendEntriesReply {
+        term,
+        success: true,
+        ..Default::default()
+    }
+}
+
+/// A scripted follower's refusal: its log is too short to hold `prev_log_index`.
+fn too_short(term: u64, holds_through: u64) -> AppendEntriesReply {
+    AppendEntriesReply {
+        term,
+        success: false,
+        conflict_term: None,
+        conflict_index: holds_through + 1,
+    }
+}
+
+#[test]
+fn probe_append_needs_the_previous_entry_3B() {
+    Probe::peers(3).run("Probe (3B): AppendEntries needs the previous entry", |p| {
+        let reply = p.append_entries(1, append(5, 1, (3, 5), entries(5, 4, 4), 0));
+        if reply.success {
+            p.broke(
+                &rules::APPEND_MISSING_PREV,
+                "server 0, with an empty log, accepted entries after index 3",
+            );
+        }
+        p.give_log(1, 5, entries(5, 1, 2));
+        let reply = p.append_entries(1, append(5, 1, (2, 4), entries(5, 3, 3), 0));
+        if reply.success {
+            p.broke(
+                &rules::APPEND_MISSING_PREV,
+                "server 0 holds index 2 of term 5 and accepted entries after index 2 of term 4",
+            );
+        }
+        let reply = p.append_entries(1, append(5, 1, (2, 5), entries(5, 3, 3), 3));
+        if !reply.success {
+            p.broke(
+                &rules::APPEND_NEW,
+                format!("server 0 holds index 2 of term 5 and refused index 3 after it: {reply:?}"),
+            );
+        }
+        p.expect_applied(
+            &rules::FOLLOWER_COMMIT,
+            "after entries 1-3 of term 5 with leaderCommit 3",
+            &applied(5, 1, 3),
+        );
+    });
+}
+
+#[test]
+fn probe_append_truncates_at_a_conflict_only_3B() {
+    Probe::peers(3).run("Probe (3B): AppendEntries truncates at a conflict", |p| {
+        p.give_log(1, 5, entries(5, 1, 3));
+        // A new leader of term 6 replaces index 2 (and so 3) with its own entry.
+        let reply = p.append_entries(2, append(6, 2, (1, 5), entries(6, 2, 2), 0));
+        if !reply.success {
+            p.broke(&rules::APPEND_CONFLICT, format!("server 0 refused term 6's index 2: {reply:?}"));
+        }
+        let reply = p.append_entries(2, append(6, 2, (3, 5), Vec::new(), 0));
+        if reply.success {
+            p.broke(
+                &rules::APPEND_CONFLICT,
+                "server 0 took term 6's entry at index 2 but still matched index 3 of term 5,                  which followed the entry it replaced",
+            );
+        }
+        p.append_entries(2, append(6, 2, (2, 6), Vec::new(), 2));
+        let mut want = applied(5, 1, 1);
+        want.extend(applied(6, 2, 2));
+        p.expect_applied(&rules::APPEND_CONFLICT, "after term 6 replaced index 2", &want);
+    });
+}
+
+#[test]
+fn probe_append_keeps_what_a_late_request_repeats_3B() {
+    Probe::peers(3).run("Probe (3B): a late, shorter AppendEntries truncates nothing", |p| {
+        p.give_log(1, 5, entries(5, 1, 3));
+        // A delayed copy of an earlier request carries only index 1.
+        p.append_entries(1, append(5, 1, (0, 0), entries(5, 1, 1), 0));
+        let reply = p.append_entries(1, append(5, 1, (3, 5), Vec::new(), 3));
+        if !reply.success {
+            p.broke(
+                &rules::APPEND_CONFLICT,
+                "server 0 held indices 1-3 of term 5; a late request repeating index 1 made it                  drop 2 and 3, though nothing conflicted",
+            );
+        }
+        p.expect_applied(&rules::APPEND_NEW, "after leaderCommit 3", &applied(5, 1, 3));
+    });
+}
+
+#[test]
+fn probe_follower_commits_only_what_it_verified_3B() {
+    Probe::peers(3).run(
+        "Probe (3B): a follower commits min(leaderCommit, last new entry)",
+        |p| {
+            p.give_log(1, 5, entries(5, 1, 3));
+            // Leader 2 of term 6 has committed index 3 of its own log, but has only verified
+            // that the follower matches it through index 1.
+            p.append_entries(2, append(6, 2, (1, 5), Vec::new(), 3));
+            let _leader = p.heartbeats(2, 6, 0);
+            p.expect_no_apply_beyond(
+                &rules::FOLLOWER_COMMIT,
+                "a heartbeat of term 6 after index 1 with leaderCommit 3",
+                1,
+            );
+            p.append_entries(2, append(6, 2, (1, 5), entries(6, 2, 2), 3));
+            let mut want = applied(5, 1, 1);
+            want.extend(applied(6, 2, 2));
+            p.expect_applied(&rules::FOLLOWER_COMMIT, "after term 6's index 2", &want);
+            p.expect_no_apply_beyond(&rules::FOLLOWER_COMMIT, "after term 6's index 2", 2);
+        },
+    );
+}
+
+#[test]
+fn probe_votes_only_for_an_up_to_date_log_3B() {
+    Probe::peers(3).run("Probe (3B): votes only for a log at least as up-to-date", |p| {
+        p.give_log(1, 5, entries(5, 1, 2));
+        for (term, last, why) in [
+            (10, (5, 4), "whose last entry has an older term"),
+            (11, (1, 5), "shorter, with the same last term"),
+        ] {
+            let reply = p.request_vote(2, vote(term, 2, last));
+            if reply.vote_granted {
+                p.broke(
+                    &rules::UP_TO_DATE,
+                    format!(
+                        "server 0, whose last entry is index 2 of term 5, voted for a log {why}                          (last entry index {} of term {})",
+                        last.0, last.1
+                    ),
+                );
+            }
+        }
+        let reply = p.request_vote(2, vote(12, 2, (2, 5)));
+        if !reply.vote_granted {
+            p.broke(
+                &rules::UP_TO_DATE,
+                "server 0, whose last entry is index 2 of term 5, refused a candidate whose log                  ends the same",
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_campaigns_with_its_last_entry_3B() {
+    Probe::peers(3).run("Probe (3B): a candidate reports its last entry", |p| {
+        p.give_log(1, 5, entries(5, 1, 2));
+        let Some(args) = p.wait_campaign(p.mark(), tests::probe::ELECTION_WITHIN) else {
+            p.broke(&rules::START_ELECTION, "server 0 never campaigned");
+        };
+        if (args.last_log_index, args.last_log_term) != (2, 5) {
+            p.broke(
+                &rules::VOTE_ARGUMENTS,
+                format!(
+                    "server 0's last entry is index 2 of term 5; it campaigned saying index {} \
+                     of term {}",
+                    args.last_log_index, args.last_log_term
+                ),
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_leader_sends_new_entries_3B() {
+    Probe::peers(3).run("Probe (3B): a leader sends what start() appended", |p| {
+        let term = p.elect();
+        let mark = p.mark();
+        let Some((index, at)) = p.start(b"x") else {
+            p.broke(&rules::REPLICATE, format!("server 0 leads term {term} but start() refused"));
+        };
+        if (index, at) != (1, term) {
+            p.broke(
+                &rules::REPLICATE,
+                format!("server 0, leader of term {term} with an empty log, put the first command at index {index} of term {at}"),
+            );
+        }
+        for j in 1..3 {
+            let sent = p.wait_sent(mark, PROMPTLY, |s| {
+                matches!(s, Sent::Append(to, a) if *to == j && !a.entries.is_empty())
+            });
+            match sent {
+                Some(Sent::Append(_, a))
+                    if a.term == term
+                        && a.prev_log_index == 0
+                        && a.entries == [Entry::new(term, b"x".to_vec())] => {}
+                other => p.broke(
+                    &rules::REPLICATE,
+                    format!("expected server 0 to send server {j} the entry it appended (index 1, term {term}, after index 0); it sent {other:?}"),
+                ),
+            }
+        }
+        p.expect_applied(&rules::LEADER_COMMIT, "after every follower accepted it", &[(1, b"x".to_vec())]);
+    });
+}
+
+#[test]
+fn probe_leader_commits_with_a_majority_3B() {
+    let title = "Probe (3B): a leader commits once a majority holds an entry";
+    Probe::peers(5).run(title, |p| {
+        p.elect();
+        // Server 1 takes everything; servers 3 and 4 cannot be reached; server 2 only
+        // once the probe lets it.
+        for j in [2, 3, 4] {
+            p.set_link(0, j, false);
+        }
+        p.start(b"x");
+        let context = "only server 1 of 5 accepted index 1";
+        p.expect_no_apply_beyond(&rules::LEADER_COMMIT, context, 0);
+        p.set_link(0, 2, true);
+        let context = "servers 1 and 2 of 5 accepted index 1";
+        p.expect_applied(&rules::LEADER_COMMIT, context, &[(1, b"x".to_vec())]);
+    });
+}
+
+#[test]
+fn probe_leader_commits_only_its_own_terms_entries_3B() {
+    Probe::peers(3).run(
+        "Probe (3B): a leader commits earlier terms' entries only with one of its own",
+        |p| {
+            p.give_log(1, 5, entries(5, 1, 2));
+            let term = p.elect();
+            // Every follower accepts everything: they hold indices 1-2 of term 5.
+            p.expect_no_apply_beyond(
+                &rules::LEADER_COMMIT,
+                &format!("leader of term {term} whose log holds only entries of term 5"),
+                0,
+            );
+            let Some((index, _)) = p.start(b"x") else {
+                p.broke(&rules::REPLICATE, "the leader refused start()");
+            };
+            let mut want = applied(5, 1, 2);
+            want.push((index, b"x".to_vec()));
+            p.expect_applied(
+                &rules::LEADER_COMMIT,
+                "after an entry of the leader's term",
+                &want,
+            );
+        },
+    );
+}
+
+#[test]
+fn probe_match_index_comes_from_what_was_sent_3B() {
+    let title = "Probe (3B): matchIndex follows what the request carried";
+    Probe::peers(3).run(title, |p| {
+        p.elect();
+        let (release, hold) = crossbeam_channel::bounded::<()>(1);
+        let first = Arc::new(AtomicBool::new(true));
+        // Server 2 cannot be reached. Server 1 holds its answer to the first request with
+        // an entry until the probe lets it go, and then answers nothing more in time (a
+        // slow follower).
+        p.set_link(0, 2, false);
+        p.on_append(move |j, a| {
+            if j == 1 && !a.entries.is_empty() {
+                if first.swap(false, Ordering::AcqRel) {
+                    let _ = hold.recv_timeout(Duration::from_secs(5));
+                } else {
+                    thread::sleep(Duration::from_secs(3));
+                }
+            }
+            ok(a.term)
+        });
+        let mark = p.mark();
+        p.start(b"a");
+        let carries = |s: &Sent| matches!(s, Sent::Append(1, a) if !a.entries.is_empty());
+        if p.wait_sent(mark, PROMPTLY, carries).is_none() {
+            p.broke(
+                &rules::REPLICATE,
+                "server 0 never sent server 1 its new entry",
+            );
+        }
+        p.start(b"b");
+        p.start(b"c");
+        p.sleep(Duration::from_millis(50));
+        let _ = release.send(());
+        p.wait_applied(1, PROMPTLY);
+        let context = "server 1's success answered a request that carried index 1 only (2 and \
+                       3 were appended while it was in flight)";
+        p.expect_no_apply_beyond(&rules::MATCH_INDEX, context, 1);
+        let context = "server 1 accepted a request carrying index 1";
+        p.expect_applied(&rules::LEADER_COMMIT, context, &[(1, b"a".to_vec())]);
+    });
+}
+
+#[test]
+fn probe_leader_backs_up_3B() {
+    let title = "Probe (3B): a leader backs up past a follower's missing entries";
+    Probe::peers(3).run(title, |p| {
+        p.give_log(1, 5, entries(5, 1, 3));
+        // The followers hold nothing: they refuse anything after index 0.
+        p.on_append(|_, a| {
+            if a.prev_log_index == 0 {
+                ok(a.term)
+            } else {
+                too_short(a.term, 0)
+            }
+        });
+        let mark = p.mark();
+        let term = p.elect();
+        let from_the_start = |s: &Sent| {
+            matches!(s, Sent::Append(1, a)
+                if a.term == term && a.prev_log_index == 0 && a.entries.len() >= 3)
+        };
+        if p.wait_sent(mark, PROMPTLY * 2, from_the_start).is_none() {
+            let tried: Vec<u64> = p
+                .sent_since(mark)
+                .iter()
+                .filter_map(|s| match s {
+                    Sent::Append(1, a) => Some(a.prev_log_index),
+                    _ => None,
+                })
+                .collect();
+            p.broke(
+                &rules::BACK_UP,
+                format!(
+                    "server 0, leader of term {term} with indices 1-3, was told by server 1 that \
+                     it holds nothing, and within {} s never sent it the log from index 1 \
+                     (prevLogIndex it tried: {tried:?})",
+                    PROMPTLY.as_secs() * 2
+                ),
+            );
         }
     });
 }

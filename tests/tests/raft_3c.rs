@@ -6,6 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::join;
+use tests::probe::{Probe, append, applied, entries, rules, vote};
 use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
@@ -435,5 +436,63 @@ fn figure8_scripted_3C() {
                     .unwrap_or_else(|| "nothing".into())
             )),
         }
+    });
+}
+
+// ----- conformance probes: the tester plays the other peers (tests::probe) ----------------
+// Each crashes the peer as it stood when its reply left (what it saved later is lost) and
+// asks the restarted peer what it remembers.
+
+#[test]
+fn probe_saves_its_vote_before_answering_3C() {
+    Probe::peers(3).run("Probe (3C): saves its vote before answering", |p| {
+        p.request_vote(1, vote(100, 1, (0, 0)));
+        p.crash_after_last_reply();
+        let reply = p.request_vote(2, vote(100, 2, (0, 0)));
+        if reply.vote_granted {
+            p.broke(
+                &rules::PERSIST_BEFORE_REPLY,
+                "server 0 granted candidate 1 its vote in term 100, crashed as the answer left, \
+                 and after the restart granted candidate 2 a vote in term 100 too",
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_saves_its_term_before_answering_3C() {
+    Probe::peers(3).run("Probe (3C): saves its term before answering", |p| {
+        p.append_entries(1, append(100, 1, (0, 0), Vec::new(), 0));
+        p.crash_after_last_reply();
+        let (term, _) = p.state();
+        if term < 100 {
+            p.broke(
+                &rules::PERSIST_BEFORE_REPLY,
+                format!(
+                    "server 0 answered leader 1 of term 100, crashed as the answer left, and \
+                     restarted in term {term}"
+                ),
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_saves_its_log_before_answering_3C() {
+    Probe::peers(3).run("Probe (3C): saves its log before answering", |p| {
+        p.give_log(1, 5, entries(5, 1, 3));
+        p.crash_after_last_reply();
+        let reply = p.append_entries(1, append(5, 1, (3, 5), Vec::new(), 3));
+        if !reply.success {
+            p.broke(
+                &rules::PERSIST_BEFORE_REPLY,
+                format!(
+                    "server 0 accepted indices 1-3 of term 5, crashed as the answer left, and \
+                     after the restart no longer held index 3: {reply:?}"
+                ),
+            );
+        }
+        let context = "the restarted server 0, told that 1-3 are committed";
+        p.expect_applied(&rules::PERSIST_BEFORE_REPLY, context, &applied(5, 1, 3));
     });
 }

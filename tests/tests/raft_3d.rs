@@ -3,6 +3,9 @@
 //! `SNAPSHOT_INTERVAL` commands and checks the snapshots peers install.
 #![allow(non_snake_case)]
 
+use raft::ApplyMsg;
+use raft::messages::{Entry, InstallSnapshotArgs};
+use tests::probe::{PROMPTLY, Probe, Sent, append, applied, entries, rules, show, snapshot_of};
 use tests::raft::{MAX_LOG_SIZE, RaftSetup, RaftTest, SNAPSHOT_INTERVAL};
 
 /// What [`snapcommon`] does to its victim in each round (Go's `disconnect` and `crash`).
@@ -182,4 +185,246 @@ fn snapshot_init_3D() {
             ts.one(ts.rand_u64(), servers, true);
         },
     );
+}
+
+// ----- conformance probes: the tester plays the other peers (tests::probe) ----------------
+
+/// A snapshot of `term`'s leader `leader` covering the log through `last` (index, term).
+fn install(term: u64, leader: usize, last: (u64, u64)) -> InstallSnapshotArgs {
+    InstallSnapshotArgs {
+        term,
+        leader,
+        last_included_index: last.0,
+        last_included_term: last.1,
+        config: None,
+        snapshot: snapshot_of(last.0),
+    }
+}
+
+/// The snapshot the peer handed its service last, as (index, term, bytes).
+fn last_snapshot(p: &Probe) -> Option<(u64, u64, Vec<u8>)> {
+    p.applied().into_iter().rev().find_map(|m| match m {
+        ApplyMsg::Snapshot {
+            index,
+            term,
+            snapshot,
+        } => Some((index, term, snapshot)),
+        _ => None,
+    })
+}
+
+#[test]
+fn probe_refuses_a_stale_snapshot_3D() {
+    Probe::peers(3).run(
+        "Probe (3D): InstallSnapshot of an older term changes nothing",
+        |p| {
+            p.append_entries(1, append(100, 1, (0, 0), Vec::new(), 0));
+            let reply = p.install_snapshot(2, install(99, 2, (10, 99)));
+            if reply.term != 100 {
+                p.broke(
+                    &rules::SNAPSHOT_STALE_TERM,
+                    format!("server 0, in term 100, answered a snapshot of term 99 with {reply:?}"),
+                );
+            }
+            p.expect_no_apply_beyond(&rules::SNAPSHOT_STALE_TERM, "a snapshot of term 99", 0);
+        },
+    );
+}
+
+#[test]
+fn probe_installs_a_snapshot_3D() {
+    Probe::peers(3).run(
+        "Probe (3D): installs a snapshot and continues after it",
+        |p| {
+            p.install_snapshot(1, install(5, 1, (10, 5)));
+            p.wait_applied(10, PROMPTLY);
+            if last_snapshot(p) != Some((10, 5, snapshot_of(10))) {
+                p.broke(
+                &rules::SNAPSHOT_INSTALL,
+                format!(
+                    "server 0 got a snapshot through index 10 of term 5 from leader 1 and handed \
+                     its service {:?} (index, term, bytes)",
+                    last_snapshot(p)
+                ),
+            );
+            }
+            let reply = p.append_entries(1, append(5, 1, (10, 5), entries(5, 11, 11), 11));
+            if !reply.success {
+                p.broke(
+                    &rules::SNAPSHOT_INDICES,
+                    format!(
+                        "server 0 installed a snapshot through index 10 of term 5 and then refused \
+                     index 11 after it: {reply:?}"
+                    ),
+                );
+            }
+            let context = "after index 11 with leaderCommit 11";
+            p.expect_applied(&rules::SNAPSHOT_INDICES, context, &applied(5, 11, 11));
+        },
+    );
+}
+
+#[test]
+fn probe_snapshot_keeps_the_entries_after_it_3D() {
+    Probe::peers(3).run(
+        "Probe (3D): a snapshot of a prefix keeps the entries after it",
+        |p| {
+            p.give_log(1, 5, entries(5, 1, 5));
+            p.install_snapshot(1, install(5, 1, (3, 5)));
+            let reply = p.append_entries(1, append(5, 1, (5, 5), Vec::new(), 5));
+            if !reply.success {
+                p.broke(
+                    &rules::SNAPSHOT_KEEP_SUFFIX,
+                    format!(
+                        "server 0 held indices 1-5 of term 5, installed a snapshot through index 3 \
+                     of term 5, and then no longer held index 5: {reply:?}"
+                    ),
+                );
+            }
+            let context = "after a snapshot through 3 and leaderCommit 5";
+            p.expect_applied(&rules::SNAPSHOT_KEEP_SUFFIX, context, &applied(5, 4, 5));
+        },
+    );
+}
+
+#[test]
+fn probe_an_old_snapshot_changes_nothing_3D() {
+    Probe::peers(3).run(
+        "Probe (3D): a snapshot older than what was applied changes nothing",
+        |p| {
+            p.give_log(1, 5, entries(5, 1, 5));
+            p.append_entries(1, append(5, 1, (5, 5), Vec::new(), 5));
+            p.expect_applied(&rules::FOLLOWER_COMMIT, "leaderCommit 5", &applied(5, 1, 5));
+            p.install_snapshot(1, install(5, 1, (3, 5)));
+            let reply = p.append_entries(1, append(5, 1, (5, 5), entries(5, 6, 6), 6));
+            if !reply.success {
+                p.broke(
+                    &rules::SNAPSHOT_KEEP_SUFFIX,
+                    format!(
+                        "server 0 had applied through index 5, got a snapshot through index 3, and \
+                     then no longer held index 5: {reply:?}"
+                    ),
+                );
+            }
+            p.wait_applied(6, PROMPTLY);
+            if p.applied_through() != 6 {
+                p.broke(
+                    &rules::APPLY_IN_ORDER,
+                    format!(
+                        "server 0 applied {} after an old snapshot and index 6",
+                        show(&p.applied_commands())
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_restarts_from_its_snapshot_3D() {
+    Probe::peers(3).run(
+        "Probe (3D): a restarted peer continues after its snapshot",
+        |p| {
+            p.give_log(1, 5, entries(5, 1, 5));
+            p.append_entries(1, append(5, 1, (5, 5), Vec::new(), 5));
+            p.expect_applied(&rules::FOLLOWER_COMMIT, "leaderCommit 5", &applied(5, 1, 5));
+            p.snapshot(3);
+            p.restart();
+            let reply = p.append_entries(1, append(5, 1, (5, 5), entries(5, 6, 6), 6));
+            if !reply.success {
+                p.broke(
+                &rules::SNAPSHOT_INDICES,
+                format!(
+                    "server 0 held indices 1-5, snapshotted through 3 and restarted; then it no \
+                     longer held index 5 of term 5: {reply:?}"
+                ),
+            );
+            }
+            // The service restarted from the snapshot through 3: 4 is due next.
+            let context = "the restarted server 0, after a snapshot through 3 and leaderCommit 6";
+            p.expect_applied(&rules::SNAPSHOT_INDICES, context, &applied(5, 4, 6));
+        },
+    );
+}
+
+/// Elects the peer, gets commands `k1` … `k<n>` committed — server 1 hears only the
+/// first `heard` of them, then is cut off — and has the peer snapshot through `through`;
+/// reconnects server 1 and returns the term.
+fn leader_with_snapshot(p: &Probe, n: u64, heard: u64, through: u64) -> u64 {
+    let term = p.elect();
+    for k in 1..=n {
+        if k == heard + 1 {
+            if !p.wait_applied(heard, PROMPTLY) {
+                p.broke(
+                    &rules::LEADER_COMMIT,
+                    "the followers accepted every entry, and the leader did not apply them",
+                );
+            }
+            p.set_link(0, 1, false);
+        }
+        p.start(format!("k{k}").as_bytes());
+    }
+    if !p.wait_applied(n, PROMPTLY) {
+        p.broke(
+            &rules::LEADER_COMMIT,
+            format!(
+                "server 2 accepted {n} commands and server 0 applied {}",
+                p.applied_through()
+            ),
+        );
+    }
+    p.snapshot(through);
+    p.set_link(0, 1, true);
+    term
+}
+
+#[test]
+fn probe_leader_sends_its_snapshot_3D() {
+    let title = "Probe (3D): a leader sends its snapshot to a follower it lacks entries for";
+    Probe::peers(3).run(title, |p| {
+        let mark = p.mark();
+        let term = leader_with_snapshot(p, 5, 0, 5);
+        let sent = p.wait_sent(mark, PROMPTLY, |s| matches!(s, Sent::Snapshot(1, _)));
+        match sent {
+            Some(Sent::Snapshot(_, a))
+                if a.term == term
+                    && (a.last_included_index, a.last_included_term) == (5, term)
+                    && a.snapshot == snapshot_of(5) => {}
+            other => p.broke(
+                &rules::SNAPSHOT_SEND,
+                format!(
+                    "server 0, leader of term {term} with a snapshot through index 5, \
+                     reached server 1 that holds nothing; expected an InstallSnapshot of its \
+                     snapshot (index 5, term {term}) within {} ms, got {other:?}",
+                    PROMPTLY.as_millis()
+                ),
+            ),
+        }
+    });
+}
+
+#[test]
+fn probe_leader_sends_the_entries_after_its_snapshot_3D() {
+    let title = "Probe (3D): a leader finds entries after its snapshot by index";
+    Probe::peers(3).run(title, |p| {
+        let term = leader_with_snapshot(p, 8, 6, 5);
+        let mark = p.mark();
+        let want = vec![
+            Entry::new(term, b"k7".to_vec()),
+            Entry::new(term, b"k8".to_vec()),
+        ];
+        let carries = |s: &Sent| matches!(s, Sent::Append(1, a) if !a.entries.is_empty());
+        match p.wait_sent(mark, PROMPTLY, carries) {
+            Some(Sent::Append(_, a))
+                if (a.prev_log_index, a.prev_log_term) == (6, term) && a.entries == want => {}
+            other => p.broke(
+                &rules::SNAPSHOT_INDICES,
+                format!(
+                    "server 0, leader of term {term} with a snapshot through index 5 and \
+                     entries 6-8, reached server 1 that holds through index 6; expected \
+                     entries 7-8 after index 6 of term {term}, got {other:?}"
+                ),
+            ),
+        }
+    });
 }

@@ -88,23 +88,100 @@ struct Script {
 }
 
 impl Default for Script {
-    /// Servers that refuse every vote and accept every AppendEntries and snapshot.
+    /// Servers that refuse every vote and keep their logs as Figure 2's receiver rules say
+    /// ([`FollowerLog`]), so that a leader under test sees honest followers.
     fn default() -> Self {
+        let logs: Arc<Mutex<std::collections::HashMap<usize, FollowerLog>>> = Arc::default();
+        let for_snapshots = Arc::clone(&logs);
         Self {
             votes: RwLock::new(Arc::new(|_, args: &RequestVoteArgs| RequestVoteReply {
                 term: args.term,
                 vote_granted: false,
             })),
-            appends: RwLock::new(Arc::new(|_, args: &AppendEntriesArgs| AppendEntriesReply {
-                term: args.term,
-                success: true,
-                conflict_term: None,
-                conflict_index: 0,
+            appends: RwLock::new(Arc::new(move |j, args: &AppendEntriesArgs| {
+                logs.lock().entry(j).or_default().append(args)
             })),
-            snapshots: RwLock::new(Arc::new(|_, args: &InstallSnapshotArgs| {
+            snapshots: RwLock::new(Arc::new(move |j, args: &InstallSnapshotArgs| {
+                for_snapshots.lock().entry(j).or_default().install(args);
                 InstallSnapshotReply { term: args.term }
             })),
         }
+    }
+}
+
+/// A scripted follower's log as the receiver rules of Figure 2 and Figure 13 keep it:
+/// only the terms matter (what the probe checks is what the leader sends).
+#[derive(Debug, Default)]
+struct FollowerLog {
+    /// The snapshot's last index and term.
+    base: (u64, u64),
+    /// `terms[k]`: the term of index `base.0 + 1 + k`.
+    terms: Vec<u64>,
+}
+
+impl FollowerLog {
+    fn last(&self) -> u64 {
+        self.base.0 + self.terms.len() as u64
+    }
+
+    fn term_at(&self, index: u64) -> Option<u64> {
+        match index.checked_sub(self.base.0 + 1) {
+            None if index == self.base.0 => Some(self.base.1),
+            None => None, // inside the snapshot: committed, so it matches
+            Some(k) => self.terms.get(k as usize).copied(),
+        }
+    }
+
+    fn append(&mut self, a: &AppendEntriesArgs) -> AppendEntriesReply {
+        let refuse = |conflict_term, conflict_index| AppendEntriesReply {
+            term: a.term,
+            success: false,
+            conflict_term,
+            conflict_index,
+        };
+        if a.prev_log_index > self.last() {
+            return refuse(None, self.last() + 1);
+        }
+        if let Some(held) = self.term_at(a.prev_log_index)
+            && held != a.prev_log_term
+        {
+            let first = (self.base.0 + 1..=a.prev_log_index)
+                .find(|&i| self.term_at(i) == Some(held))
+                .unwrap_or(a.prev_log_index);
+            return refuse(Some(held), first);
+        }
+        for (k, entry) in a.entries.iter().enumerate() {
+            let index = a.prev_log_index + 1 + k as u64;
+            if index <= self.base.0 {
+                continue;
+            }
+            match self.term_at(index) {
+                Some(held) if held == entry.term => {}
+                Some(_) => {
+                    self.terms.truncate((index - self.base.0 - 1) as usize);
+                    self.terms.push(entry.term);
+                }
+                None => self.terms.push(entry.term),
+            }
+        }
+        AppendEntriesReply {
+            term: a.term,
+            success: true,
+            ..Default::default()
+        }
+    }
+
+    fn install(&mut self, a: &InstallSnapshotArgs) {
+        let last = (a.last_included_index, a.last_included_term);
+        if last.0 <= self.base.0 {
+            return;
+        }
+        if self.term_at(last.0) == Some(last.1) {
+            self.terms.drain(..(last.0 - self.base.0) as usize);
+        } else {
+            self.terms.clear();
+        }
+        self.base = last;
     }
 }
 
@@ -598,6 +675,42 @@ impl Probe {
         true
     }
 
+    /// Waits up to [`PROMPTLY`] for the peer to apply through the last of `expected`, then
+    /// checks that the commands it applied are exactly `expected`; else it broke `rule`
+    /// (`context` says what the probe did).
+    #[track_caller]
+    pub fn expect_applied(&self, rule: &Rule, context: &str, expected: &[(u64, Vec<u8>)]) {
+        let through = expected.last().map_or(0, |(index, _)| *index);
+        self.wait_applied(through, PROMPTLY);
+        let got = self.applied_commands();
+        if got != expected {
+            self.broke(
+                rule,
+                format!(
+                    "{context}: server 0 applied {} where {} was due",
+                    show(&got),
+                    show(expected)
+                ),
+            );
+        }
+    }
+
+    /// Watches for [`WATCH_FOR`] that the peer applies nothing beyond `through`; else it
+    /// broke `rule`.
+    #[track_caller]
+    pub fn expect_no_apply_beyond(&self, rule: &Rule, context: &str, through: u64) {
+        if self.wait_applied(through + 1, WATCH_FOR) {
+            self.broke(
+                rule,
+                format!(
+                    "{context}: server 0 applied {} (nothing beyond index {through} is \
+                     committed)",
+                    show(&self.applied_commands())
+                ),
+            );
+        }
+    }
+
     /// The commands the current incarnation applied, by index.
     pub fn applied_commands(&self) -> Vec<(u64, Vec<u8>)> {
         self.applied()
@@ -666,6 +779,20 @@ pub fn entries(term: u64, from: u64, to: u64) -> Vec<Entry> {
 /// The command a probe's entry of `term` at index `k` carries.
 pub fn command(term: u64, k: u64) -> Vec<u8> {
     format!("c{term}.{k}").into_bytes()
+}
+
+/// Applied commands as a failure message shows them: `[1: c5.1, 2: c6.2]`.
+pub fn show(commands: &[(u64, Vec<u8>)]) -> String {
+    let shown: Vec<String> = commands
+        .iter()
+        .map(|(index, command)| format!("{index}: {}", String::from_utf8_lossy(command)))
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// `(index, command)` of a probe's entries of `term` for `k` in `from..=to`.
+pub fn applied(term: u64, from: u64, to: u64) -> Vec<(u64, Vec<u8>)> {
+    (from..=to).map(|k| (k, command(term, k))).collect()
 }
 
 /// The snapshot a probe hands the peer: the index it covers.
@@ -746,4 +873,60 @@ fn spawn_applier(
             }
         })
         .expect("cannot spawn the probe's applier");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(prev: (u64, u64), terms: &[u64]) -> AppendEntriesArgs {
+        let entries = terms.iter().map(|&t| Entry::new(t, Vec::new())).collect();
+        append(9, 1, prev, entries, 0)
+    }
+
+    #[test]
+    fn a_follower_log_keeps_figure_2s_receiver_rules() {
+        let mut log = FollowerLog::default();
+        assert!(log.append(&args((0, 0), &[1, 1, 2])).success);
+        // Too short: the conflict index is one past its last entry.
+        let r = log.append(&args((5, 2), &[]));
+        assert_eq!(
+            (r.success, r.conflict_term, r.conflict_index),
+            (false, None, 4)
+        );
+        // A term mismatch names the term it holds and where that term starts.
+        let r = log.append(&args((2, 3), &[]));
+        assert_eq!(
+            (r.success, r.conflict_term, r.conflict_index),
+            (false, Some(1), 1)
+        );
+        // A late, shorter request truncates nothing; a conflict truncates.
+        assert!(log.append(&args((0, 0), &[1])).success);
+        assert_eq!(log.last(), 3);
+        assert!(log.append(&args((1, 1), &[3])).success);
+        assert_eq!((log.last(), log.term_at(2)), (2, Some(3)));
+    }
+
+    #[test]
+    fn a_follower_log_installs_snapshots_keeping_a_matching_suffix() {
+        let mut log = FollowerLog::default();
+        assert!(log.append(&args((0, 0), &[1, 1, 1, 1])).success);
+        let snapshot = |index, term| InstallSnapshotArgs {
+            term: 9,
+            leader: 1,
+            last_included_index: index,
+            last_included_term: term,
+            config: None,
+            snapshot: Vec::new(),
+        };
+        log.install(&snapshot(2, 1));
+        assert_eq!(
+            (log.last(), log.term_at(2), log.term_at(4)),
+            (4, Some(1), Some(1))
+        );
+        log.install(&snapshot(6, 2));
+        assert_eq!((log.last(), log.term_at(6)), (6, Some(2)));
+        assert!(log.append(&args((6, 2), &[2])).success);
+        assert_eq!(log.last(), 7);
+    }
 }
