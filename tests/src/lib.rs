@@ -15,3 +15,4 @@ pub mod kv;
 pub mod panics;
 pub mod raft;
 pub mod rsm;
+pub mod trace;
