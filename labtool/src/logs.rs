@@ -16,8 +16,8 @@ pub struct Options {
 }
 
 /// The topics the reference logs under (`raft::<topic>`).
-pub const TOPICS: [&str; 7] = [
-    "vote", "leader", "term", "append", "commit", "snapshot", "client",
+pub const TOPICS: [&str; 8] = [
+    "vote", "leader", "term", "append", "commit", "snapshot", "client", "config",
 ];
 
 /// Width of the time and topic prefix: `{ms:>8} {topic:<8} `.
@@ -138,6 +138,7 @@ fn topic_style(topic: &str) -> Style {
         "COMMIT" => Style::new().cyan(),
         "SNAPSHOT" => Style::new().red(),
         "CLIENT" => Style::new().white().bold(),
+        "CONFIG" => Style::new().yellow().bold(),
         _ => Style::new(),
     }
 }
@@ -328,7 +329,7 @@ mod tests {
         let err = topic_list(&["votes".into()], "--just").unwrap_err();
         assert_eq!(
             err,
-            "unknown topic `votes` in --just: topics are vote, leader, term, append, commit, snapshot, client"
+            "unknown topic `votes` in --just: topics are vote, leader, term, append, commit, snapshot, client, config"
         );
     }
 
