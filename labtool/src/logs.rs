@@ -25,7 +25,7 @@ pub const TOPICS: [&str; 8] = [
 /// The topic of the tester's own lines, `<ms> TESTER <message>` (no peer, no term).
 pub const TESTER: &str = "TESTER";
 
-/// Topics beyond the reference's: the tester's actions (`RUST_LOG=tests=info`), and the
+/// Topics beyond the Raft peers': the tester's actions (`RUST_LOG=tests=info`), and the
 /// events the code under test logs for a test's timeline (`timeline=info`), which are
 /// peer lines when they begin `S<peer> T<term>`.
 pub const OTHER_TOPICS: [&str; 2] = ["tester", "timeline"];

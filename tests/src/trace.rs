@@ -126,7 +126,7 @@ pub(crate) fn install_logger() {
 
 /// Writes one log line: `<ms since start> <TOPIC> <message>`, the topic being the last
 /// part of the record's target in upper case (`raft::vote` → `VOTE`, `tests::tester` →
-/// `TESTER`). The reference's messages begin `S<peer> T<term>`; the tester's do not.
+/// `TESTER`). A Raft peer's messages begin `S<peer> T<term>`; the tester's do not.
 pub fn write_line(out: &mut impl Write, ms: u128, record: &Record) -> io::Result<()> {
     let target = record.target();
     let topic = target.rsplit("::").next().unwrap_or(target).to_uppercase();
@@ -297,11 +297,7 @@ fn separate_groups(links: &[Vec<bool>]) -> Option<String> {
 /// began (a check's start is counted from it).
 pub(crate) fn recorded(test_start: Instant, event: &Event) {
     crate::harness::init_logging();
-    if !matches!(
-        event,
-        Event::Network { .. } | Event::Check { .. } | Event::Failure(_)
-    ) || !tester_logging()
-    {
+    if !tester_logging() {
         return;
     }
     match event {
@@ -333,6 +329,7 @@ pub(crate) fn recorded(test_start: Instant, event: &Event) {
             let first = message.lines().next().unwrap_or_default();
             log::warn!(target: TESTER_TARGET, "the test FAILS: {first}");
         }
+        // Starts, crashes and links are the group's to log; the rest is not the tester's.
         _ => {}
     }
 }
