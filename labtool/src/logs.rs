@@ -1,7 +1,9 @@
 //! `labtool logs`: raftlab's log lines (`<ms> <TOPIC> S<peer> T<term> <message>`, as the
-//! tester's logger writes them) laid out one column per peer, coloured by topic. Lines
-//! that are not log lines (the tester's result lines, panics, libtest's output) pass
-//! through unchanged, so nothing is lost.
+//! tester's logger writes them) laid out one column per peer, coloured by topic. The
+//! tester's own lines (`<ms> TESTER <message>`: starts, crashes, link changes, network
+//! settings, checks) run across all the columns. Lines that are not log lines (the
+//! tester's result lines, panics, libtest's output) pass through unchanged, so nothing is
+//! lost.
 
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -16,9 +18,17 @@ pub struct Options {
 }
 
 /// The topics the reference logs under (`raft::<topic>`).
-pub const TOPICS: [&str; 7] = [
-    "vote", "leader", "term", "append", "commit", "snapshot", "client",
+pub const TOPICS: [&str; 8] = [
+    "vote", "leader", "term", "append", "commit", "snapshot", "client", "config",
 ];
+
+/// The topic of the tester's own lines, `<ms> TESTER <message>` (no peer, no term).
+pub const TESTER: &str = "TESTER";
+
+/// Topics beyond the Raft peers': the tester's actions (`RUST_LOG=tests=info`), and the
+/// events the code under test logs for a test's timeline (`timeline=info`), which are
+/// peer lines when they begin `S<peer> T<term>`.
+pub const OTHER_TOPICS: [&str; 2] = ["tester", "timeline"];
 
 /// Width of the time and topic prefix: `{ms:>8} {topic:<8} `.
 const PREFIX: usize = 18;
@@ -58,19 +68,29 @@ pub fn parse(line: &str) -> Option<Entry<'_>> {
     })
 }
 
-/// Checks a topic list against [`TOPICS`]; returns it in upper case.
+/// Reads a tester line, `<ms> TESTER <message>`: its time and message.
+pub fn parse_tester(line: &str) -> Option<(u64, &str)> {
+    let (ms, rest) = line.trim_start().split_once(char::is_whitespace)?;
+    let ms = ms.parse().ok()?;
+    let rest = rest.trim_start();
+    let (topic, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    (topic == TESTER).then(|| (ms, text.trim()))
+}
+
+/// Checks a topic list against [`TOPICS`] and [`OTHER_TOPICS`]; returns it in upper case.
 pub fn topic_list(names: &[String], option: &str) -> Result<Vec<String>, String> {
     names
         .iter()
         .map(|n| n.trim().to_ascii_lowercase())
         .filter(|n| !n.is_empty())
         .map(|n| {
-            if TOPICS.contains(&n.as_str()) {
+            if TOPICS.contains(&n.as_str()) || OTHER_TOPICS.contains(&n.as_str()) {
                 Ok(n.to_ascii_uppercase())
             } else {
                 Err(format!(
-                    "unknown topic `{n}` in {option}: topics are {}",
-                    TOPICS.join(", ")
+                    "unknown topic `{n}` in {option}: topics are {}, {}",
+                    TOPICS.join(", "),
+                    OTHER_TOPICS.join(", ")
                 ))
             }
         })
@@ -101,14 +121,25 @@ impl Renderer {
         format!("{}\n", out.trim_end())
     }
 
+    /// Whether lines of `topic` are shown.
+    fn shows(&self, topic: &str) -> bool {
+        (self.just.is_empty() || self.just.iter().any(|t| t == topic))
+            && !self.ignore.iter().any(|t| t == topic)
+    }
+
     /// The lines to print for `line` (none if its topic is filtered out).
     pub fn render(&self, line: &str) -> String {
+        if let Some((ms, text)) = parse_tester(line) {
+            return if self.shows(TESTER) {
+                self.render_tester(ms, text)
+            } else {
+                String::new()
+            };
+        }
         let Some(entry) = parse(line).filter(|e| e.peer < self.columns) else {
             return format!("{line}\n");
         };
-        if (!self.just.is_empty() && !self.just.iter().any(|t| t == entry.topic))
-            || self.ignore.iter().any(|t| t == entry.topic)
-        {
+        if !self.shows(entry.topic) {
             return String::new();
         }
         let w = self.column_width();
@@ -127,6 +158,30 @@ impl Renderer {
         }
         out
     }
+
+    /// A tester line, across every column: `── <message> ───…` to the full width, or
+    /// wrapped over several lines if it is too long for one.
+    fn render_tester(&self, ms: u64, text: &str) -> String {
+        let width = self.width.saturating_sub(PREFIX).max(12);
+        let style = topic_style(TESTER).force_styling(self.color);
+        let chunks = wrap(text, width - 3);
+        let mut out = String::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut line = if i == 0 {
+                format!("{ms:>8} {TESTER:<8} ── {chunk}")
+            } else {
+                format!("{}   {chunk}", " ".repeat(PREFIX))
+            };
+            let used = line.chars().count();
+            if chunks.len() == 1 && used + 1 < PREFIX + width {
+                line.push(' ');
+                line.push_str(&"─".repeat(PREFIX + width - used - 1));
+            }
+            out.push_str(&style.apply_to(line).to_string());
+            out.push('\n');
+        }
+        out
+    }
 }
 
 fn topic_style(topic: &str) -> Style {
@@ -138,6 +193,9 @@ fn topic_style(topic: &str) -> Style {
         "COMMIT" => Style::new().cyan(),
         "SNAPSHOT" => Style::new().red(),
         "CLIENT" => Style::new().white().bold(),
+        "CONFIG" => Style::new().yellow().bold(),
+        "TIMELINE" => Style::new().magenta().bold(),
+        "TESTER" => Style::new().bold(),
         _ => Style::new(),
     }
 }
@@ -328,8 +386,72 @@ mod tests {
         let err = topic_list(&["votes".into()], "--just").unwrap_err();
         assert_eq!(
             err,
-            "unknown topic `votes` in --just: topics are vote, leader, term, append, commit, snapshot, client"
+            "unknown topic `votes` in --just: topics are vote, leader, term, append, commit, snapshot, client, config, tester, timeline"
         );
+    }
+
+    #[test]
+    fn tester_lines_run_across_every_column() {
+        let r = renderer(3);
+        let width = 18 + 3 * 20;
+        assert_eq!(
+            parse_tester("    1203 TESTER   crashes S2"),
+            Some((1203, "crashes S2"))
+        );
+        assert_eq!(parse("    1203 TESTER   crashes S2"), None);
+        assert_eq!(parse_tester("1203 VOTE S0 T1 x"), None);
+        assert_eq!(parse_tester("TESTER crashes S2"), None);
+
+        let out = r.render("    1203 TESTER   cuts S2 off from S0 S1 → {S0 S1} {S2}");
+        let line = out.strip_suffix('\n').unwrap();
+        assert!(!line.contains('\n'), "{out}");
+        assert!(
+            line.starts_with(&format!(
+                "{:>8} TESTER   ── cuts S2 off from S0 S1 → {{S0 S1}} {{S2}} ─",
+                1203
+            )),
+            "{line}"
+        );
+        // Ruled to the full width, past the last peer's column.
+        assert_eq!(line.chars().count(), width, "{line}");
+        assert!(line.ends_with("───"), "{line}");
+
+        // Too long for one line: wrapped across the columns, not into one.
+        let long = format!("5 TESTER the test FAILS: {}", "word ".repeat(30));
+        let out = r.render(&long);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() >= 3, "{out}");
+        assert!(lines[0].starts_with(&format!("{:>8} TESTER   ── the test FAILS:", 5)));
+        for l in &lines[1..] {
+            assert!(l.starts_with(&" ".repeat(18 + 3)), "{l:?}");
+            assert!(l.chars().count() <= width, "{l:?}");
+        }
+        assert!(lines.iter().all(|l| !l.contains('─') || l == &lines[0]));
+    }
+
+    #[test]
+    fn tester_lines_are_a_topic_of_their_own() {
+        let mut r = renderer(2);
+        r.just = topic_list(&["vote".into()], "--just").unwrap();
+        assert!(r.render("1 TESTER crashes S1").is_empty());
+        r.just = topic_list(&["vote".into(), "tester".into()], "--just").unwrap();
+        assert!(!r.render("1 TESTER crashes S1").is_empty());
+        r.just.clear();
+        r.ignore = topic_list(&["Tester".into()], "--ignore").unwrap();
+        assert!(r.render("1 TESTER crashes S1").is_empty());
+        assert!(!r.render("1 VOTE S0 T1 a").is_empty());
+        // The code under test's timeline events are peer lines when they say S<n> T<term>.
+        r.ignore.clear();
+        assert!(
+            r.render("9 TIMELINE S1 T2 becomes leader")
+                .starts_with(&format!(
+                    "{:>8} TIMELINE {}T2 becomes leader",
+                    9,
+                    " ".repeat(30)
+                ))
+        );
+        r.ignore = topic_list(&["timeline".into()], "--ignore").unwrap();
+        assert!(r.render("9 TIMELINE S1 T2 becomes leader").is_empty());
     }
 
     #[test]
@@ -339,5 +461,6 @@ mod tests {
         r.color = true;
         assert!(r.render("1 VOTE S0 T1 a").contains('\u{1b}'));
         assert!(!r.render("plain").contains('\u{1b}'));
+        assert!(r.render("1 TESTER crashes S0").contains('\u{1b}'));
     }
 }

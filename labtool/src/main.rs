@@ -112,8 +112,10 @@ enum Command {
     /// Show raftlab logs one column per peer, coloured by topic.
     ///
     /// Reads lines `<ms> <TOPIC> S<peer> T<term> <message>` (RUST_LOG=raft=debug ...
-    /// --nocapture); other lines (tester output, panics) pass through unchanged. Colour
-    /// only on a terminal, and never with NO_COLOR set.
+    /// --nocapture), and draws the tester's own lines `<ms> TESTER <message>` (starts,
+    /// crashes, link changes, network settings, checks; RUST_LOG=raft=debug,tests=info)
+    /// across all the columns; other lines (result lines, panics) pass through unchanged.
+    /// Colour only on a terminal, and never with NO_COLOR set.
     Logs {
         /// The log file, or - for standard input.
         #[arg(default_value = "-")]
@@ -121,7 +123,8 @@ enum Command {
         /// Number of peer columns (default: one per peer seen; reads all input first).
         #[arg(short = 'c', long, value_parser = at_least_one)]
         columns: Option<usize>,
-        /// Show only these topics (comma-separated: vote,leader,...).
+        /// Show only these topics (comma-separated: vote,leader,...; tester for the
+        /// tester's lines, timeline for the events your code logs for the timeline).
         #[arg(short = 'j', long, value_delimiter = ',', value_name = "TOPICS")]
         just: Vec<String>,
         /// Hide these topics (comma-separated).

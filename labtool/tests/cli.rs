@@ -557,6 +557,93 @@ fn logs_puts_each_peer_in_its_column_and_passes_other_lines_through() {
     assert!(text.contains("panicked at"), "{text}");
 }
 
+/// A real test's log with the tester's lines on (`tests=info`), as stress keeps it, laid
+/// out by `logs`: the tester's actions run across the columns, the peers' lines sit in
+/// theirs.
+#[test]
+fn logs_show_a_real_tests_tester_actions_across_the_columns() {
+    let tmp = scratch("real-logs");
+    let dir = tmp.path();
+    let out = labtool(
+        "real",
+        &[
+            "stress",
+            "initial_election_3A",
+            "-n",
+            "1",
+            "-j",
+            "1",
+            "--debug",
+            "--keep-all",
+            "--log",
+            "raft=debug,tests=info",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let log = dir.join("initial_election_3A-1.log");
+    let raw = std::fs::read_to_string(&log).unwrap();
+    // The tester's lines have the log's format: time, topic, message.
+    for action in [
+        "network: reliable",
+        "starts S0",
+        "starts S2",
+        "connects S2 with S0 S1 → {S0 S1 S2}",
+        "check_one_leader → leader ",
+    ] {
+        assert!(
+            raw.lines().any(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.len() > 2
+                    && words[0].parse::<u64>().is_ok()
+                    && words[1] == "TESTER"
+                    && words[2..].join(" ").starts_with(action)
+            }),
+            "no tester line `{action}` in:\n{raw}"
+        );
+    }
+
+    let width = 18 + 3 * 30;
+    let cmd = Command::new(env!("CARGO_BIN_EXE_labtool"))
+        .args(["logs", log.to_str().unwrap(), "-c", "3"])
+        .env("COLUMNS", width.to_string())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&cmd);
+    assert_eq!(cmd.status.code(), Some(0), "{}", stderr(&cmd));
+    let started: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" TESTER ") && l.contains("── starts S1 "))
+        .collect();
+    assert_eq!(started.len(), 1, "{text}");
+    assert_eq!(started[0].chars().count(), width, "{text}");
+    assert!(started[0].ends_with('─'), "{text}");
+    let vote = text
+        .lines()
+        .find(|l| l.contains(" VOTE ") && l.contains("starts an election"))
+        .expect("a peer's line");
+    // S<peer> became the column.
+    assert!(!vote.contains("VOTE     S"), "{text}");
+
+    // The tester's lines are a topic: --just leaves them out unless named.
+    let just = Command::new(env!("CARGO_BIN_EXE_labtool"))
+        .args(["logs", log.to_str().unwrap(), "-c", "3", "--just", "vote"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!stdout(&just).contains(" TESTER "), "{}", stdout(&just));
+}
+
 #[test]
 fn logs_reports_an_unreadable_file_and_unknown_topics() {
     let tmp = scratch("logs-missing");

@@ -223,6 +223,7 @@ impl<P: Incarnation> Group<P> {
     }
 
     fn tell(&self, event: GroupEvent) {
+        crate::trace::group_event(&self.calls, &event);
         if let Some(observer) = self.observer.get() {
             observer(event);
         }

@@ -165,6 +165,11 @@ fn on_thread<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'stat
     rx
 }
 
+/// How many tests are running in this process now.
+pub(crate) fn tests_running() -> usize {
+    RUNNING.load(Ordering::Relaxed)
+}
+
 /// Counts a running test for as long as it lives.
 struct Running;
 
@@ -316,21 +321,15 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Starts logging once per process: off unless `RUST_LOG` selects something, e.g.
-/// `RUST_LOG=raft=debug` or `RUST_LOG=raft::vote=debug,raft::leader=debug`. Each line is
-/// `<ms since start> <TOPIC> S<peer> T<term> <message>`, the format `labtool logs` reads.
+/// `RUST_LOG=raft=debug` or `RUST_LOG=raft::vote=debug,raft::leader=debug`, and
+/// `tests=info` for the tester's own actions. Each line is
+/// `<ms since start> <TOPIC> S<peer> T<term> <message>` (the tester's: `<ms> TESTER
+/// <message>`), the format `labtool logs` reads. Events logged under the target
+/// `timeline` go to the running Raft tests' timelines whatever `RUST_LOG` says
+/// ([`crate::trace`]).
 pub fn init_logging() {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let start = *START.get_or_init(Instant::now);
-    let env = env_logger::Env::default().filter_or(env_logger::DEFAULT_FILTER_ENV, "off");
-    let _ = env_logger::Builder::from_env(env)
-        .format(move |buf, record| {
-            let ms = start.elapsed().as_millis();
-            let target = record.target();
-            let topic = target.rsplit("::").next().unwrap_or(target).to_uppercase();
-            writeln!(buf, "{ms:>8} {topic:<8} {}", record.args())
-        })
-        .is_test(true)
-        .try_init();
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(crate::trace::install_logger);
 }
 
 /// Joins a thread the test started, failing the test with that thread's own panic message

@@ -18,4 +18,5 @@ pub mod raft;
 pub mod record;
 pub mod rsm;
 pub mod tester;
+pub mod trace;
 pub mod viz;

@@ -1,15 +1,19 @@
-//! What happened during a Raft test, in order, for its timeline ([`super::viz`]): starts
+//! What happened during a test, in order, for its timeline ([`crate::viz`]): starts
 //! and crashes, links going up and down, each peer's term, leadership and membership as
-//! the watcher sees them, the network's settings, and the tester's checks with their
-//! outcome.
+//! the watcher sees them, the network's settings, the tester's checks with their
+//! outcome, and the events the code under test logs for the timeline
+//! ([`crate::trace`]).
 //!
 //! Recording is cheap: an event is a push onto a vector under a lock, and the events
 //! are rare next to RPCs (the watcher records a peer's state only when it changes).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 use raft::Config;
+
+use crate::trace;
 
 /// One event; times are nanoseconds since the test began.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +47,17 @@ pub enum Event {
     },
     /// The test failed with this message.
     Failure(String),
+    /// The code under test logged an event for the timeline ([`crate::trace`]): `server`
+    /// and `term` as its text named them (`S<n> T<term> …`), the rest of its text, its
+    /// level, and how many tests were running in the process then (more than one: it
+    /// may be another test's).
+    Logged {
+        server: Option<usize>,
+        term: Option<u64>,
+        text: String,
+        level: log::Level,
+        tests: usize,
+    },
 }
 
 /// A server's role in a configuration.
@@ -88,17 +103,20 @@ impl Role {
 pub struct Recorder {
     start: Instant,
     on: bool,
-    events: Mutex<Vec<(u64, Event)>>,
+    /// Shared with the logger, which adds the code under test's timeline events.
+    events: Arc<trace::Events>,
 }
 
 impl Recorder {
-    /// A recorder that keeps events if `on` (else it drops them at once).
+    /// A recorder that keeps events if `on` (else it drops them at once), the timeline
+    /// events the code under test logs among them.
     pub fn new(on: bool) -> Self {
-        Self {
-            start: Instant::now(),
-            on,
-            events: Mutex::new(Vec::new()),
+        let start = Instant::now();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        if on {
+            trace::register(start, &events);
         }
+        Self { start, on, events }
     }
 
     /// Nanoseconds since the test began.
@@ -107,6 +125,7 @@ impl Recorder {
     }
 
     pub fn record(&self, event: Event) {
+        trace::recorded(self.start, &event);
         if self.on {
             let mut events = self.events.lock();
             let at = self.now();
@@ -188,7 +207,12 @@ mod tests {
             panic!("one(5) failed to reach agreement");
         }));
         assert!(unwound.is_err());
-        let events = r.events();
+        // Only the checks: a timeline event logged by another unit test may be here too.
+        let events: Vec<(u64, Event)> = r
+            .events()
+            .into_iter()
+            .filter(|(_, e)| matches!(e, Event::Check { .. }))
+            .collect();
         assert!(
             matches!(&events[0].1, Event::Check { name, ok: true, detail, .. } if name == "check_one_leader" && detail == "leader 1")
         );

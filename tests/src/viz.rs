@@ -1,9 +1,11 @@
-//! The HTML timeline of a Raft test, drawn with the `linearizability` crate's page (the
+//! The HTML timeline of a test, drawn with the `linearizability` crate's page (the
 //! same offline, self-contained view as the history checker's): a row per server showing
 //! when it was up, its term, whether it led and whom it could reach; in tests that change
 //! the membership (part 3E), under each server a row for its role in its own
 //! configuration (voter, learner, outside), with the changes listed in the notes; a row
 //! for the network's settings; a row for the tester's checks, the failed ones in red.
+//! Under a server's segments, the events its code logged for the timeline
+//! ([`crate::trace`]), each drawn until that server's next one.
 //!
 //! Written when a test fails, and for every test with `RAFTLAB_VIZ=always`
 //! (`RAFTLAB_VIZ=never`: not at all); to `RAFTLAB_VIZ_FILE` if set, else to a file in
@@ -22,6 +24,9 @@ pub const VIZ_FILE_VAR: &str = "RAFTLAB_VIZ_FILE";
 
 /// The tester's checks drawn at most (the latest are kept: a failure is at the end).
 pub const MAX_CHECKS: usize = 2000;
+
+/// Events logged by the code under test drawn at most (the latest are kept).
+pub const MAX_LOGGED: usize = 2000;
 
 /// Membership changes listed in the notes at most (the first are kept).
 pub const MAX_LISTED_CHANGES: usize = 40;
@@ -104,6 +109,8 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
     let mut checks: Vec<Item> = Vec::new();
     // Per server: its roles, each from when it began (changes only).
     let mut roles: Vec<Vec<(u64, Role)>> = vec![Vec::new(); n];
+    // What the code under test logged for the timeline, in time order.
+    let mut logged: Vec<(u64, &Event)> = Vec::new();
 
     for (at, event) in events {
         let at = *at;
@@ -166,6 +173,7 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
                 linearization: None,
                 color: Some("#d32f2f".into()),
             }),
+            Event::Logged { .. } => logged.push((at, event)),
             _ => {}
         }
         for i in 0..n {
@@ -214,6 +222,11 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
             "the first {cut} of the tester's checks are not drawn (the latest {MAX_CHECKS} are)"
         ));
     }
+    let mut others = Track {
+        label: "events naming no server".into(),
+        items: Vec::new(),
+    };
+    notes.extend(draw_logged(&logged, &mut servers, &mut others, about.end));
     if let Some(failure) = about.failure {
         notes.push(format!(
             "failed: {}",
@@ -241,6 +254,9 @@ pub fn timeline(about: &About, events: &[(u64, Event)]) -> Timeline {
         tracks = servers;
     }
     tracks.push(network);
+    if !others.items.is_empty() {
+        tracks.push(others);
+    }
     tracks.push(Track {
         label: "tester".into(),
         items: checks,
@@ -373,6 +389,123 @@ fn membership_note(roles: &[Vec<(u64, Role)>]) -> String {
         listed.push(format!("… and {} more", total - MAX_LISTED_CHANGES));
     }
     format!("membership changes: {}", listed.join("; "))
+}
+
+/// Draws the events the code under test logged ([`Event::Logged`], in time order) on the
+/// rows of the servers they name, or on `others`, each until the next on its row (the
+/// last until `end`); returns the notes that explain them.
+fn draw_logged(
+    logged: &[(u64, &Event)],
+    servers: &mut [Track],
+    others: &mut Track,
+    end: u64,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if logged.is_empty() {
+        return notes;
+    }
+    let cut = logged.len().saturating_sub(MAX_LOGGED);
+    let shared: Vec<usize> = logged
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Logged { tests, .. } if *tests > 1 => Some(*tests),
+            _ => None,
+        })
+        .collect();
+    notes.push(
+        "events your code logged (log::info!(target: \"timeline\", \"S<n> …\")) sit under \
+         that server's segments, each drawn from when it was logged until the server's next \
+         one; purple info, orange warn, red error. Hover for the text."
+            .to_owned(),
+    );
+    if !shared.is_empty() {
+        notes.push(format!(
+            "{} of the {} events (marked ?) were logged while up to {} tests ran in this \
+             process: the logger cannot tell whose thread logged them, so they may be another \
+             test's. Run this test alone (cargo test -- <test> --exact, or \
+             RUST_TEST_THREADS=1) to be sure.",
+            shared.len(),
+            logged.len(),
+            shared.iter().max().copied().unwrap_or(0)
+        ));
+    }
+    if cut > 0 {
+        notes.push(format!(
+            "the first {cut} logged events are not drawn (the latest {MAX_LOGGED} are)"
+        ));
+    }
+    // Per row (a server's, or `others` last): its events, to end each at the next.
+    let mut rows: Vec<Vec<Item>> = vec![Vec::new(); servers.len() + 1];
+    for &(at, event) in &logged[cut..] {
+        let Event::Logged {
+            server,
+            term,
+            text,
+            level,
+            tests,
+        } = event
+        else {
+            continue;
+        };
+        let row = server.filter(|&s| s < servers.len());
+        let mut details = vec![("logged at".to_owned(), format!("{:.3} s", at as f64 / 1e9))];
+        let named = match (row, server) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(s)) => format!("S{s} (the test has no such server)"),
+            (None, None) => "none named (begin the text with S<n>)".to_owned(),
+        };
+        details.push(("server".into(), named));
+        if let Some(t) = term {
+            details.push(("term".into(), t.to_string()));
+        }
+        details.push(("level".into(), level.as_str().to_lowercase()));
+        details.push(("text".into(), text.clone()));
+        if *tests > 1 {
+            details.push((
+                "which test".into(),
+                format!(
+                    "{tests} tests were running in this process: it may be another's \
+                     (run this test alone to be sure)"
+                ),
+            ));
+        }
+        let color = match level {
+            log::Level::Error => "#ef9a9a",
+            log::Level::Warn => "#ffcc80",
+            _ => "#ce93d8",
+        };
+        let label = if *tests > 1 {
+            format!("? {text}")
+        } else {
+            text.clone()
+        };
+        rows[row.unwrap_or(servers.len())].push(Item {
+            label,
+            start: at,
+            end: Some(at),
+            kind: ItemKind::Annotation,
+            details,
+            linearization: None,
+            color: Some(color.into()),
+        });
+    }
+    for (r, mut items) in rows.into_iter().enumerate() {
+        // Each ends just before the next begins, so both sit in one lane.
+        let ends: Vec<u64> = items
+            .iter()
+            .skip(1)
+            .map(|next| next.start.saturating_sub(1))
+            .chain([end])
+            .collect();
+        for (item, until) in items.iter_mut().zip(ends) {
+            item.end = Some(until.max(item.start));
+        }
+        match servers.get_mut(r) {
+            Some(track) => track.items.extend(items),
+            None => others.items.extend(items),
+        }
+    }
+    notes
 }
 
 fn push_network(track: &mut Track, start: u64, end: u64, reliable: bool, long_reordering: bool) {
