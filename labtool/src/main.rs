@@ -5,7 +5,9 @@
 //! - `grade`: score parts from verdicts a submission cannot forge, with JSON and JUnit;
 //! - `logs`: raftlab logs as one column per peer, coloured by topic;
 //! - `viz`: run a test and write the HTML timeline of what happened in it;
-//! - `handout`: generate the student skeleton from the reference's markers.
+//! - `handout`: generate the student skeleton from the reference's markers;
+//! - `mutants`: apply a catalogue of realistic bugs one at a time and report which test
+//!   kills each (for course maintainers changing the suite).
 //!
 //! Tests run as processes of the test binaries cargo builds (one process per run), so a
 //! run that crashes, hangs or exits early affects only itself. Exit status: 0 when
@@ -18,6 +20,7 @@ mod handout;
 mod interrupt;
 mod logs;
 mod markers;
+mod mutants;
 mod pool;
 mod report;
 mod run;
@@ -162,6 +165,32 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "PARTS")]
         solved: Vec<String>,
     },
+    /// Apply each mutant of a catalogue of realistic bugs to a copy of the workspace and
+    /// run its part (then the later parts of its lab) until a test kills it.
+    ///
+    /// Prints the kill matrix (which test killed each mutant, in which part, after how
+    /// long, with what message; and the first randomized test, probes left out) and a
+    /// summary per part. Exit status 1 if a mutant survived, 2 if the catalogue no longer
+    /// fits the code.
+    Mutants {
+        /// The catalogue (default: mutants/catalogue.toml in the workspace).
+        #[arg(long, value_name = "FILE")]
+        catalogue: Option<PathBuf>,
+        /// Only these mutants, comma-separated ids.
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
+        only: Option<Vec<String>>,
+        /// Passes of a mutant's own part before it counts as surviving it.
+        #[arg(long, default_value_t = 3, value_parser = at_least_one)]
+        runs: usize,
+        /// Test runs at a time.
+        #[arg(short = 'j', long = "workers", default_value_t = grade::DEFAULT_WORKERS, value_parser = at_least_one)]
+        workers: usize,
+        /// Write the kill matrix as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
 }
 
 #[derive(Args)]
@@ -264,6 +293,22 @@ fn main() -> ExitCode {
             build,
         } => viz::viz(&test, output, build.dir.as_deref(), build.profile()),
         Command::Handout { out, dir, solved } => handout::handout(&out, dir.as_deref(), &solved),
+        Command::Mutants {
+            catalogue,
+            only,
+            runs,
+            workers,
+            json,
+            build,
+        } => mutants::mutants(mutants::Options {
+            catalogue,
+            only,
+            runs,
+            workers,
+            json,
+            profile: build.profile(),
+            dir: build.dir,
+        }),
     };
     match result {
         Ok(code) => code,
