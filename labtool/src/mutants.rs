@@ -353,18 +353,32 @@ fn run_part(
 
 /// Runs a tester crate's own tests in the copy; the first failing test, if any.
 fn crate_tests(copy: &Path, krate: &str, profile: Profile) -> Result<Option<Kill>, String> {
-    let started = Instant::now();
-    let mut cargo = Command::new("cargo");
-    cargo
-        .args(["test", "-q", "-p", krate, "--manifest-path"])
-        .arg(copy.join("Cargo.toml"));
-    if profile == Profile::Release {
-        cargo.arg("--release");
+    let cargo = |build_only: bool| {
+        let mut cargo = Command::new("cargo");
+        cargo
+            .args(["test", "-q", "-p", krate, "--manifest-path"])
+            .arg(copy.join("Cargo.toml"));
+        if profile == Profile::Release {
+            cargo.arg("--release");
+        }
+        if build_only {
+            cargo.arg("--no-run");
+        }
+        cargo
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))
+    };
+    // Built first, so that the time to kill is the tests' own.
+    let built = cargo(true)?;
+    if !built.status.success() {
+        return Err(format!(
+            "the tests of {krate} do not build with the mutant: {}",
+            String::from_utf8_lossy(&built.stderr).trim()
+        ));
     }
-    let out = cargo
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let started = Instant::now();
+    let out = cargo(false)?;
     if out.status.success() {
         return Ok(None);
     }
