@@ -253,7 +253,11 @@ pub fn run<C: Cluster>(title: &str, cluster: Arc<C>, body: impl FnOnce(&C) + Sen
         Err(message) => {
             let first_line = message.lines().next().unwrap_or_default();
             notice(&format!("{heading} ... FAILED -- {secs:.1}s: {first_line}"));
-            panic!("{message}\n{}", seed_hint(cluster.seed()));
+            panic!(
+                "{}\n{}",
+                crate::hints::with_hint(&message),
+                seed_hint(cluster.seed())
+            );
         }
     }
 }

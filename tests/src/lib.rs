@@ -11,6 +11,7 @@
 pub mod calls;
 pub mod group;
 pub mod harness;
+pub mod hints;
 pub mod kv;
 pub mod panics;
 pub mod probe;

@@ -20,6 +20,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::group::{Group, GroupEvent, Incarnation};
 use crate::harness::{self, Cluster, Stats};
+use crate::hints;
 use crate::record::{Event, Recorder};
 use crate::viz;
 
@@ -117,7 +118,8 @@ impl<P: Incarnation> Tester<P> {
     #[track_caller]
     pub fn fatal(&self, message: impl Into<String>) -> ! {
         let message = message.into();
-        self.recorder.record(Event::Failure(message.clone()));
+        self.recorder
+            .record(Event::Failure(hints::with_hint(&message)));
         panic!("{message}")
     }
 
@@ -317,18 +319,20 @@ impl<P: Incarnation> Tester<P> {
         let failure = self.failure.get();
         self.stop_everything();
         if let Some(failure) = &failure {
-            self.recorder.record(Event::Failure(failure.clone()));
+            self.recorder
+                .record(Event::Failure(hints::with_hint(failure)));
         }
-        self.write_timeline(failure.as_deref());
+        self.write_timeline(failure.as_deref().map(hints::with_hint).as_deref());
         failure.map_or(Ok(()), Err)
     }
 
     fn abort(&self, failure: &str) {
         self.stop_everything();
-        if self.recorder.last_failure().as_deref() != Some(failure) {
-            self.recorder.record(Event::Failure(failure.to_owned()));
+        let failure = hints::with_hint(failure);
+        if self.recorder.last_failure().as_deref() != Some(&*failure) {
+            self.recorder.record(Event::Failure(failure.clone()));
         }
-        self.write_timeline(Some(failure));
+        self.write_timeline(Some(&failure));
     }
 
     fn interruption(&self) -> Option<String> {
