@@ -78,6 +78,8 @@ pub struct Kill {
     pub test: String,
     pub secs: f64,
     pub message: String,
+    /// The tester's hint for a known symptom (its `hint: ` line), if it gave one.
+    pub hint: Option<String>,
 }
 
 /// What became of one mutant.
@@ -301,6 +303,7 @@ fn judge(
                         test: r.test.clone(),
                         secs: r.secs,
                         message: r.outcome.reason().unwrap_or("failed").to_owned(),
+                        hint: hint_in(&r.log),
                     })
             };
             verdict.killed = verdict.killed.take().or_else(|| first(true));
@@ -349,6 +352,14 @@ fn run_part(
         },
     );
     failed.into_inner().expect("failures lock")
+}
+
+/// The tester's `hint: ` line in a run's output, if there is one.
+fn hint_in(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("hint: "))
+        .map(str::to_owned)
 }
 
 /// Runs a tester crate's own tests in the copy; the first failing test, if any.
@@ -409,6 +420,7 @@ fn crate_tests(copy: &Path, krate: &str, profile: Profile) -> Result<Option<Kill
         test,
         secs: started.elapsed().as_secs_f64(),
         message,
+        hint: None,
     }))
 }
 
@@ -560,6 +572,7 @@ fn to_json(verdicts: &[Verdict]) -> String {
         k.as_ref().map(|k| {
             serde_json::json!({
                 "part": k.part, "test": k.test, "secs": k.secs, "message": k.message,
+                "hint": k.hint,
             })
         })
     };
@@ -609,6 +622,7 @@ mod tests {
             test: test.into(),
             secs,
             message: "m".into(),
+            hint: None,
         })
     }
 
