@@ -11,16 +11,35 @@ use crate::RpcError;
 use crate::codec;
 use crate::network::Core;
 
+/// Runs as a call leaves an end, on the caller's thread (see [`ClientEnd::with_tap`]).
+type Tap = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
+
 /// One peer's end of a link to one server. Cheap to clone; clones are the same end.
 #[derive(Clone)]
 pub struct ClientEnd {
     name: Arc<str>,
     core: Arc<Core>,
+    tap: Option<Tap>,
 }
 
 impl ClientEnd {
     pub(crate) fn new(name: Arc<str>, core: Arc<Core>) -> Self {
-        Self { name, core }
+        Self {
+            name,
+            core,
+            tap: None,
+        }
+    }
+
+    /// The same end, running `tap` (with the method's name and the encoded arguments) on
+    /// the caller's thread as each call starts, before the request leaves: a tester takes,
+    /// at that moment, a copy of what the caller has saved, to restart it as if it crashed
+    /// right after sending.
+    pub fn with_tap(self, tap: impl Fn(&str, &[u8]) + Send + Sync + 'static) -> Self {
+        Self {
+            tap: Some(Arc::new(tap)),
+            ..self
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -92,6 +111,9 @@ impl ClientEnd {
                 return on_outcome(Err(error));
             }
         };
+        if let Some(tap) = &self.tap {
+            tap(method, &args);
+        }
         let method_name = method.to_owned();
         let deliver = Box::new(move |outcome: Result<Vec<u8>, RpcError>| {
             let reply = outcome.and_then(|bytes| {

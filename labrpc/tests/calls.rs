@@ -372,3 +372,33 @@ fn after_each_reply_runs_once_the_handler_has_returned_and_before_the_caller_hea
     // The tap ran before the reply reached the caller, and saw the handler's effect.
     assert_eq!(*seen_after.lock(), [("Set".to_owned(), 7)]);
 }
+
+#[test]
+fn a_tap_runs_on_the_callers_thread_before_the_request_leaves() {
+    use std::sync::Arc;
+    let net = Network::with_seed(5);
+    let mut server = Server::new();
+    server.add_service(Service::new("S").method("Echo", |v: u64| v));
+    net.add_server("s", server);
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let caller = thread::current().id();
+    let tapped = seen.clone();
+    let end = net.make_end("e").with_tap(move |method, args| {
+        let arg: u64 = postcard::from_bytes(args).unwrap();
+        tapped
+            .lock()
+            .push((format!("{method}({arg})"), thread::current().id() == caller))
+    });
+    net.connect("e", "s");
+    // A disabled end: the call fails, but it was made, so the tap ran.
+    assert!(end.call::<_, u64>("S.Echo", &1u64).is_err());
+    net.enable("e", true);
+    assert_eq!(end.call::<_, u64>("S.Echo", &2u64), Ok(2));
+    assert_eq!(
+        *seen.lock(),
+        [
+            ("S.Echo(1)".to_owned(), true),
+            ("S.Echo(2)".to_owned(), true)
+        ]
+    );
+}

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::join;
-use tests::probe::{Probe, append, applied, entries, rules, vote};
+use tests::probe::{ELECTION_WITHIN, Probe, append, applied, entries, rules, vote};
 use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
@@ -495,4 +495,40 @@ fn probe_saves_its_log_before_answering_3C() {
         let context = "the restarted server 0, told that 1-3 are committed";
         p.expect_applied(&rules::PERSIST_BEFORE_REPLY, context, &applied(5, 1, 3));
     });
+}
+
+#[test]
+fn probe_saves_its_term_and_vote_before_campaigning_3C() {
+    Probe::peers(3).run(
+        "Probe (3C): saves its term and vote before asking for votes",
+        |p| {
+            p.watch_next_campaign();
+            if p.wait_campaign(p.mark(), ELECTION_WITHIN).is_none() {
+                p.broke(&rules::START_ELECTION, "server 0 never campaigned");
+            }
+            let Some(asked) = p.crash_as_it_campaigned() else {
+                p.broke(&rules::START_ELECTION, "server 0 never sent a RequestVote");
+            };
+            let (term, _) = p.state();
+            if term < asked {
+                p.broke(
+                    &rules::PERSIST_BEFORE_SEND,
+                    format!(
+                        "server 0 asked for votes in term {asked}, crashed as the request left, \
+                     and restarted in term {term}"
+                    ),
+                );
+            }
+            let reply = p.request_vote(1, vote(asked, 1, (0, 0)));
+            if reply.vote_granted {
+                p.broke(
+                    &rules::PERSIST_BEFORE_SEND,
+                    format!(
+                        "server 0 campaigned in term {asked}, crashed as its request left, and \
+                     after the restart voted for candidate 1 in that term"
+                    ),
+                );
+            }
+        },
+    );
 }

@@ -297,6 +297,7 @@ impl ProbeSetup {
             outbox: Arc::default(),
             ends: Mutex::new(Vec::new()),
             saved_at_reply: Arc::new(Mutex::new(None)),
+            saved_at_campaign: Arc::default(),
             incarnations: AtomicU64::new(0),
         });
         for j in 1..self.servers {
@@ -318,6 +319,9 @@ pub struct Probe {
     ends: Mutex<Vec<Option<ClientEnd>>>,
     /// What the peer under test had saved when its handlers last returned a reply.
     saved_at_reply: Arc<Mutex<Option<Persister>>>,
+    /// Armed by [`Probe::watch_next_campaign`]: the term of the first RequestVote the
+    /// peer sent after that, and what it had saved as it sent it.
+    saved_at_campaign: Arc<Mutex<Watch<(u64, Persister)>>>,
     incarnations: AtomicU64,
 }
 
@@ -361,7 +365,24 @@ impl Probe {
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
         let calls = Arc::clone(self.group().calls());
         let (applies, saved) = (Arc::clone(&self.applies), Arc::clone(&self.saved_at_reply));
+        let campaign = Arc::clone(&self.saved_at_campaign);
         self.group().start_server(UNDER_TEST, |ends, persister| {
+            let ends = ends
+                .into_iter()
+                .map(|end| {
+                    let (campaign, persister) = (Arc::clone(&campaign), Arc::clone(&persister));
+                    end.with_tap(move |method, args| {
+                        if method == "Raft.RequestVote" {
+                            let mut watch = campaign.lock();
+                            if let Watch::Armed = *watch
+                                && let Ok(args) = postcard::from_bytes::<RequestVoteArgs>(args)
+                            {
+                                *watch = Watch::Seen((args.term, persister.copy()));
+                            }
+                        }
+                    })
+                })
+                .collect();
             {
                 let mut state = applies.state.lock();
                 state.incarnation = incarnation;
@@ -419,6 +440,26 @@ impl Probe {
     /// the index (so that a restart knows where the service's state stands).
     pub fn snapshot(&self, index: u64) {
         self.peer().snapshot(index, snapshot_of(index));
+    }
+
+    /// From now on, remembers what the peer had saved when it sent its next RequestVote.
+    pub fn watch_next_campaign(&self) {
+        *self.saved_at_campaign.lock() = Watch::Armed;
+    }
+
+    /// Crashes the peer as it stood when it sent the RequestVote that
+    /// [`Probe::watch_next_campaign`] waited for, and restarts it; returns that request's
+    /// term (`None` if it has not campaigned since).
+    pub fn crash_as_it_campaigned(&self) -> Option<u64> {
+        let Watch::Seen((term, saved)) = std::mem::take(&mut *self.saved_at_campaign.lock()) else {
+            return None;
+        };
+        self.shutdown_server(UNDER_TEST);
+        self.persister(UNDER_TEST)
+            .save(&saved.read_raft_state(), &saved.read_snapshot());
+        self.start_under_test();
+        self.connect_all();
+        Some(term)
     }
 
     /// Crashes the peer and restarts it from what it saved.
@@ -721,6 +762,15 @@ impl Probe {
             })
             .collect()
     }
+}
+
+/// Something a probe waits to see once.
+#[derive(Default)]
+enum Watch<T> {
+    #[default]
+    Off,
+    Armed,
+    Seen(T),
 }
 
 /// A scripted leader's heartbeats; they stop when this drops.

@@ -170,6 +170,14 @@ rule!(
     "(Updated on stable storage before responding to RPCs) currentTerm, votedFor, log[]"
 );
 
+rule!(
+    PERSIST_BEFORE_SEND,
+    "Figure 2, State (currentTerm and votedFor are persistent) and §5.2",
+    "a candidate increments its term and votes for itself, and must remember both after a \
+     crash: saved before it asks for votes, or a restarted candidate can vote again in the \
+     term it campaigned in"
+);
+
 // ----- snapshots -------------------------------------------------------------------------
 
 rule!(
