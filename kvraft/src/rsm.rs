@@ -10,9 +10,9 @@
 //! When Raft's saved state reaches 90% of `maxraftstate` bytes, the rsm snapshots the
 //! state machine so that Raft can discard its log; on restart it restores the state
 //! machine from the last snapshot before Raft replays what followed.
-
 // solution:begin 4A (nothing to drop: the skeleton adds the line below)
 // solution:skeleton
+//
 // // The skeleton keeps the types, fields, helpers and imports a solution uses, for the code
 // // you write. Delete this line once your code uses them, to get the compiler's warnings back.
 // #![allow(dead_code, unused_imports)]

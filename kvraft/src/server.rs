@@ -6,9 +6,9 @@
 //! without the log instead, at a read index the leader confirms ([`Reads`]). A put carries its clerk's
 //! [`RequestId`]; the duplicate table remembers each clerk's latest put and its answer,
 //! so a retried put is answered, not applied again. The table is part of the snapshot.
-
 // solution:begin 4B (nothing to drop: the skeleton adds the line below)
 // solution:skeleton
+//
 // // The skeleton keeps the types, fields, helpers and imports a solution uses, for the code
 // // you write. Delete this line once your code uses them, to get the compiler's warnings back.
 // #![allow(dead_code, unused_imports)]

@@ -3,7 +3,8 @@
 //! Every member crate is copied. At the *guided* level (the default) the solution
 //! markers in Rust files are replaced by their skeletons ([`crate::markers`]): `raft`
 //! and `kvraft` keep their plumbing, and each rule is a `todo!()`. At the *open* level
-//! `raft` and `kvraft` are replaced by the skeleton under `labtool/open`: the lab's API
+//! `raft` and `kvraft` are replaced by the open skeleton, which the solution workspace
+//! keeps under `labtool/open` (handouts leave it out): the lab's API
 //! with `todo!()` bodies, and nothing else. The tests and the tester are copied
 //! unchanged at both levels. Left out: the checker's own tests, corpus and benchmark,
 //! the solution's unit tests of its own rules, labtool's tests (they grade the
@@ -32,8 +33,8 @@ pub const OMIT: [&str; 6] = [
     OPEN_DIR,
 ];
 
-/// Where the open level's skeleton lies, relative to the workspace: a tree of the files
-/// of `raft` and `kvraft` (e.g. `labtool/open/raft/src/lib.rs` is `raft/src/lib.rs`).
+/// Where the open level's skeleton lies in the solution workspace: a tree of the files of
+/// `raft` and `kvraft` (e.g. `labtool/open/raft/src/lib.rs` is `raft/src/lib.rs`).
 pub const OPEN_DIR: &str = "labtool/open";
 
 /// The crates that an open handout hands out open, each with the lab whose parts it
@@ -48,7 +49,8 @@ const OPEN_KEPT: [&str; 1] = ["kvraft/src/rpc.rs"];
 /// How much of the solution a handout gives away.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Level {
-    /// The plumbing (threads, timers, event loop, outbox, log, rsm applier) is given;
+    /// The plumbing (the peer's thread, timers, event loop, outbox, the log with its
+    /// snapshot offset, the rsm's applier thread) is given;
     /// each rule of the protocol is a `todo!()`.
     #[default]
     Guided,
@@ -547,6 +549,29 @@ mod tests {
         assert_eq!(
             drop_omitted_benches(manifest, Path::new("labrpc")),
             manifest
+        );
+    }
+
+    #[test]
+    fn each_level_has_a_whole_readme() {
+        for level in [Level::Guided, Level::Open] {
+            let readme = student_readme(level);
+            for left in ["{what_to_write}", "{logging}", "<!-- logging -->"] {
+                assert!(!readme.contains(left), "{level:?}: {left} is left");
+            }
+            assert!(readme.contains("## What to write\n\nThis is the *"));
+            assert!(readme.contains("cargo run -q -p labtool -- logs out.log"));
+        }
+        assert!(student_readme(Level::Guided).contains("trace!"));
+        assert!(!student_readme(Level::Open).contains("trace!"));
+    }
+
+    #[test]
+    fn lists_read_as_words() {
+        assert_eq!(list("part", "parts", &["3A"]), "part 3A is");
+        assert_eq!(
+            list("part", "parts", &["3A", "3B", "3C"]),
+            "parts 3A, 3B and 3C are"
         );
     }
 

@@ -148,9 +148,9 @@ enum Command {
     /// Guided (the default): solution code between `// solution:begin` and
     /// `// solution:skeleton` is dropped and the commented skeleton up to
     /// `// solution:end` is uncommented, so the plumbing stays and each rule is a
-    /// todo!(). Open: raft and kvraft are the lab's API with todo!() bodies (from
-    /// labtool/open), the design left to the student. The tests and the tester are
-    /// copied unchanged.
+    /// todo!(). Open: raft and kvraft are the lab's API with todo!() bodies (the solution
+    /// workspace keeps them under labtool/open), the design left to the student. The
+    /// tests and the tester are copied unchanged.
     Handout {
         /// The folder to create (must not exist, or be empty).
         out: PathBuf,

@@ -20,8 +20,7 @@
 //!   that has not returned after 8 s fails the test. The constructors return at once;
 //!   the peer does its work on threads of its own.
 //! - **Timing.** At most ten heartbeats a second from a leader to each follower (the
-//!   tests count RPCs), and a new leader within five seconds of the old one failing
-//!   (the tests allow a second for most elections).
+//!   tests count RPCs), and a new leader within five seconds of the old one failing.
 //! - **Applying.** Each peer sends the service every committed entry exactly once, in
 //!   index order, with no gap: the first command has index 1, and after a snapshot the
 //!   next index is the snapshot's index + 1 ([`ApplyMsg`]).
