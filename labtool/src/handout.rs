@@ -326,6 +326,19 @@ fn open_level(
             ));
         }
     }
+    // The solution's kvraft uses more of raft than the open API holds (the read index,
+    // lease reads, the saved state's size): it builds only on the solution's raft.
+    if solved_crates.contains(&"kvraft") && summary.open.iter().any(|c| c == "raft") {
+        let lab3: Vec<&str> = (all_parts.iter())
+            .filter(|p| p.starts_with('3'))
+            .map(String::as_str)
+            .collect();
+        return Err(format!(
+            "the open level hands out `kvraft` solved only on a solved `raft`: the solution's \
+             kvraft uses more of raft than the open API has; add {} to --solved",
+            lab3.join(",")
+        ));
+    }
     let skeleton_dir = root.join(OPEN_DIR);
     let mut skeleton = Vec::new();
     for krate in &summary.open {

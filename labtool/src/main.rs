@@ -163,7 +163,8 @@ enum Command {
         level: handout::Level,
         /// Keep the solutions of these parts, comma-separated: e.g. 3A,3B,3C,3D hands out
         /// part 3E on a working Raft. At the open level a crate is kept whole or not at
-        /// all: 3A,3B,3C,3D,3E keeps raft (Lab 4 on a working Raft).
+        /// all: 3A,3B,3C,3D,3E keeps raft (Lab 4 on a working Raft); kvraft is kept only
+        /// with raft.
         #[arg(long, value_delimiter = ',', value_name = "PARTS")]
         solved: Vec<String>,
     },

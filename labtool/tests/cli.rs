@@ -710,7 +710,7 @@ fn the_open_handout_keeps_the_api_and_leaves_the_design_to_the_student() {
     // The API only: no node, peer, log, persist; the clerk's RPCs stay as they are.
     assert_eq!(
         rust_files(&out_dir.join("raft/src")),
-        ["config.rs", "lib.rs", "read.rs"]
+        ["config.rs", "lib.rs"]
     );
     assert_eq!(
         rust_files(&out_dir.join("kvraft/src")),
@@ -770,6 +770,18 @@ fn the_open_handout_keeps_a_crate_solved_only_whole() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("the open level hands out `raft` whole, open or solved"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.exists());
+    // The solution's kvraft needs more of raft than the open API.
+    let (_tmp, out_dir, out) = handout(
+        "handout-open-kv",
+        &["--level", "open", "--solved", "4A,4B,4C,4D"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("hands out `kvraft` solved only on a solved `raft`"),
         "{}",
         stderr(&out)
     );

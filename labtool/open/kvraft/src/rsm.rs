@@ -9,13 +9,13 @@
 //!   the peer was killed (its apply channel closed). It never waits forever.
 //! - Every committed operation is applied exactly once on every peer, in log order,
 //!   including after restarts (a replayed operation is not a new one).
-//! - 4C: with `maxraftstate`, Raft's saved state stays below 8 × `maxraftstate` bytes:
-//!   snapshot the state machine ([`StateMachine::snapshot`], [`Raft::snapshot`]) when it
-//!   nears `maxraftstate`. Without it, never snapshot. On restart, restore the state
+//! - 4C: with `maxraftstate`, Raft's saved state stays below 8 × `maxraftstate` bytes
+//!   ([`Persister::raft_state_size`]): snapshot the state machine
+//!   ([`StateMachine::snapshot`], [`Raft::snapshot`]) when it nears `maxraftstate`.
+//!   Without it, never snapshot. On restart, restore the state
 //!   machine from the persister's snapshot before Raft applies anything after it, and
 //!   restore it from every [`raft::ApplyMsg::Snapshot`] Raft applies.
 
-use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -60,22 +60,7 @@ impl<S: StateMachine> Rsm<S> {
         maxraftstate: Option<usize>,
         sm: Arc<S>,
     ) -> Self {
-        let all = (0..peers.len()).collect();
-        Self::with_initial_voters(peers, me, all, persister, maxraftstate, sm)
-    }
-
-    /// Part 4E: like [`Rsm::new`], but the cluster starts as `voters` only (none for a
-    /// server that starts outside it and waits to be added; see
-    /// [`Raft::with_initial_voters`]). Before 4E, `voters` holds every peer.
-    pub fn with_initial_voters(
-        peers: Vec<ClientEnd>,
-        me: usize,
-        voters: BTreeSet<usize>,
-        persister: Arc<Persister>,
-        maxraftstate: Option<usize>,
-        sm: Arc<S>,
-    ) -> Self {
-        let _ = (peers, me, voters, persister, maxraftstate, sm);
+        let _ = (peers, me, persister, maxraftstate, sm);
         todo!("4A: restore the state machine, start Raft and the applier, and return")
     }
 
@@ -87,14 +72,6 @@ impl<S: StateMachine> Rsm<S> {
     /// The state machine this rsm was started with (the tester reads its state).
     pub fn state_machine(&self) -> &Arc<S> {
         todo!("4A: the state machine this rsm was started with")
-    }
-
-    /// Part 4D: runs `read` on the state machine once this peer has applied `index` (a
-    /// read index, [`Raft::read_index`]), or [`Error::WrongLeader`] if it has not within
-    /// about a second (its log may lag behind a leader it cannot reach).
-    pub fn read_at<T>(&self, index: u64, read: impl FnOnce(&S) -> T) -> Result<T, Error> {
-        let _ = (index, read);
-        todo!("4D: wait until this peer has applied `index`, then read the state machine")
     }
 
     /// Runs `request` through Raft and returns its result once applied here, or

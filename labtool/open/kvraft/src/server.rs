@@ -3,12 +3,17 @@
 //! with [`GetArgs`](crate::rpc::GetArgs), `KVServer.Put` with
 //! [`PutArgs`](crate::rpc::PutArgs)).
 //!
-//! What the tests hold it to: every history of clerk operations is linearizable (the
-//! tester checks), so a leader cut off from its majority must not answer from its
-//! possibly stale state; a put is applied at most once per clerk request
-//! ([`RequestId`](crate::rpc::RequestId)), even when the clerk retries it after a lost
-//! reply or a restart, and what remembers that survives snapshots. Part 4D serves gets
-//! without the log, at a read index ([`Reads`]).
+//! What the tests hold it to:
+//! - Every history of clerk operations is linearizable (the tester checks), so a leader
+//!   cut off from its majority must not answer from its possibly stale state.
+//! - A put is applied at most once per clerk request
+//!   ([`RequestId`](crate::rpc::RequestId)), even when the clerk retries it after a
+//!   lost reply or a restart, and what remembers that survives snapshots.
+//! - Part 4D ([`Reads`]): with `Reads::ReadIndex` or `Reads::Lease`, gets add nothing to
+//!   the log, a leader that was deposed without knowing it serves no stale get, and on
+//!   a lease a stable leader's gets cost no RPCs beyond its heartbeats; with
+//!   `follower_reads`, followers answer gets too, never from a state behind the
+//!   leader's commit index when the get arrived.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -64,23 +69,6 @@ impl KvServer {
         Self::with_options(peers, me, persister, options)
     }
 
-    /// Part 4E: like [`KvServer::new`], but the cluster starts as `voters` only (none for
-    /// a server that starts outside it, to be added later by a membership change).
-    pub fn with_initial_voters(
-        peers: Vec<ClientEnd>,
-        me: usize,
-        voters: BTreeSet<usize>,
-        persister: Arc<Persister>,
-        maxraftstate: Option<usize>,
-    ) -> Self {
-        let options = ServerOptions {
-            maxraftstate,
-            initial_voters: Some(voters),
-            ..ServerOptions::default()
-        };
-        Self::with_options(peers, me, persister, options)
-    }
-
     /// Starts server `me` as `options` say (every option but `maxraftstate` is part 4D's
     /// or 4E's). Returns at once.
     pub fn with_options(
@@ -101,11 +89,6 @@ impl KvServer {
     /// This server's Raft peer.
     pub fn raft(&self) -> &Arc<Raft> {
         todo!("4B: this server's Raft peer")
-    }
-
-    /// Part 4D: how this server answers gets.
-    pub fn reads(&self) -> Reads {
-        todo!("4D: how this server answers gets")
     }
 
     /// Stops the server (Go's `Kill`): Raft stops and waiting requests fail.

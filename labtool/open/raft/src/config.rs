@@ -35,25 +35,10 @@ impl Config {
         self.outgoing.is_some()
     }
 
-    /// Whether `server` votes in this configuration (in either set of a joint one).
-    pub fn is_voter(&self, server: usize) -> bool {
-        self.voters.contains(&server) || self.outgoing.as_ref().is_some_and(|o| o.contains(&server))
-    }
-
-    pub fn is_learner(&self, server: usize) -> bool {
-        self.learners.contains(&server) && !self.is_voter(server)
-    }
-
-    /// Every voter, of both sets in a joint configuration.
-    pub fn all_voters(&self) -> BTreeSet<usize> {
-        let mut all = self.voters.clone();
-        all.extend(self.outgoing.iter().flatten());
-        all
-    }
-
     /// Every server that gets the log: voters and learners.
     pub fn members(&self) -> BTreeSet<usize> {
-        let mut all = self.all_voters();
+        let mut all = self.voters.clone();
+        all.extend(self.outgoing.iter().flatten());
         all.extend(&self.learners);
         all
     }

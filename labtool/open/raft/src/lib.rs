@@ -6,8 +6,9 @@
 //! (`kvraft/`) call exactly what is here: keep every public item's name and signature, and
 //! write the bodies. Everything else is yours to design, in this file or in modules you
 //! add: the peer's state, its threads and timers, the RPCs peers send each other (their
-//! message types and method names), the log, and how the saved state is encoded.
-//! [`config`] and [`read`] hold types of the API, given whole.
+//! message types and method names), the log, how the saved state is encoded, and what
+//! else your `kvraft` needs of it (e.g. for part 4D's reads). [`config`] holds types of
+//! the API, given whole.
 //!
 //! A service (the tester, or the KV server) creates one [`Raft`] per peer, registers
 //! [`Raft::service`] on the peer's labrpc server, and hands it commands with
@@ -47,7 +48,6 @@
 //! peer.
 
 pub mod config;
-pub mod read;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -57,7 +57,6 @@ use labrpc::{ClientEnd, Service};
 use persister::Persister;
 
 pub use config::{ChangeError, Config};
-pub use read::ReadError;
 
 /// What a peer hands its service on the apply channel, in log order.
 ///
@@ -195,30 +194,6 @@ impl Raft {
     /// `Config::of_voters(0..peers)`, every peer a voter.
     pub fn membership(&self) -> Config {
         todo!("3A: the configuration in effect (until 3E: every peer a voter)")
-    }
-
-    /// Part 4D: an index at which a read is linearizable: once the service has applied
-    /// this far, its state answers the read (§8, thesis §6.4). On the leader, its commit
-    /// index once a quorum has confirmed the leadership, and never before it has
-    /// committed an entry of its own term; on a follower, the leader's answer. Waits a
-    /// bounded time (about a second) and says why it refused ([`ReadError`]).
-    pub fn read_index(&self) -> Result<u64, ReadError> {
-        todo!("4D: an index at which a read is linearizable, or why not")
-    }
-
-    /// Part 4D: lets the leader serve reads on a lease (thesis §6.4.1) instead of a round
-    /// of heartbeats per batch of reads. A KV server calls it when it starts, with
-    /// `false` unless it serves reads on a lease.
-    pub fn set_lease_reads(&self, on: bool) {
-        if on {
-            todo!("4D: serve reads on a lease (thesis §6.4.1)")
-        }
-    }
-
-    /// Part 4C: the size of the saved raft state ([`Persister::raft_state_size`]), for a
-    /// service that snapshots when it grows.
-    pub fn persist_bytes(&self) -> usize {
-        todo!("4C: the size of the saved raft state")
     }
 
     /// Stops the peer: every thread of it stops (no RPC is sent after this returns), and
