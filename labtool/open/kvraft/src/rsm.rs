@@ -12,9 +12,9 @@
 //! - 4C: with `maxraftstate`, Raft's saved state stays below 8 × `maxraftstate` bytes
 //!   ([`Persister::raft_state_size`]): snapshot the state machine
 //!   ([`StateMachine::snapshot`], [`Raft::snapshot`]) when it nears `maxraftstate`.
-//!   Without it, never snapshot. On restart, restore the state
-//!   machine from the persister's snapshot before Raft applies anything after it, and
-//!   restore it from every [`raft::ApplyMsg::Snapshot`] Raft applies.
+//!   Without it, never snapshot. On restart, restore the state machine from the
+//!   persister's snapshot before Raft applies anything after it, and restore it from
+//!   every [`raft::ApplyMsg::Snapshot`] Raft applies.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
