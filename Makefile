@@ -39,7 +39,8 @@ RUNS ?= 1
 grade:
 	cargo run -q --release -p labtool -- grade --parts $(PARTS_TO_GRADE) --runs $(RUNS) --json grade.json --junit grade.xml
 
-# The student handout: make handout OUT=../raftlab-handout
+# The student handout: make handout OUT=../raftlab-handout [LEVEL=guided|open]
 OUT ?= ../raftlab-handout
+LEVEL ?= guided
 handout:
-	cargo run -q -p labtool -- handout $(OUT)
+	cargo run -q -p labtool -- handout $(OUT) --level $(LEVEL)

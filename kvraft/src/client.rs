@@ -4,11 +4,11 @@
 //! Puts are exactly-once: each carries the clerk's id and a sequence number, and a
 //! server answers a retry with the first attempt's answer. So a put's answer is always
 //! definite (`Ok`, [`Error::Version`] or [`Error::NoKey`]), never [`Error::Maybe`].
-
 // solution:begin 4B (nothing to drop: the skeleton adds the line below)
 // solution:skeleton
-// // The skeleton keeps the reference's types, fields, helpers and imports for the code you
-// // write. Delete this line once your code uses them, to get the compiler's warnings back.
+//
+// // The skeleton keeps the types, fields, helpers and imports a solution uses, for the code
+// // you write. Delete this line once your code uses them, to get the compiler's warnings back.
 // #![allow(dead_code, unused_imports)]
 // solution:end
 

@@ -15,9 +15,9 @@ pub enum Error {
     /// `put` with a version that is not the key's current one: nothing changed.
     Version,
     /// `put` may or may not have happened. The lab's clerk says this when a retried put
-    /// is refused with `Version` after an earlier attempt may have applied. raftlab's
-    /// clerk never needs it (its puts are exactly-once), but the tests accept it from
-    /// any clerk.
+    /// is refused with `Version` after an earlier attempt may have applied. A clerk whose
+    /// puts are exactly-once (the servers remember each [`RequestId`]) never needs it;
+    /// the tests accept it from any clerk.
     Maybe,
     /// The server asked is not the leader, or lost leadership before the operation was
     /// applied: ask another. Clerks never return this to their callers.

@@ -10,11 +10,11 @@
 //! When Raft's saved state reaches 90% of `maxraftstate` bytes, the rsm snapshots the
 //! state machine so that Raft can discard its log; on restart it restores the state
 //! machine from the last snapshot before Raft replays what followed.
-
 // solution:begin 4A (nothing to drop: the skeleton adds the line below)
 // solution:skeleton
-// // The skeleton keeps the reference's types, fields, helpers and imports for the code you
-// // write. Delete this line once your code uses them, to get the compiler's warnings back.
+//
+// // The skeleton keeps the types, fields, helpers and imports a solution uses, for the code
+// // you write. Delete this line once your code uses them, to get the compiler's warnings back.
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
@@ -191,7 +191,7 @@ impl<S: StateMachine> Rsm<S> {
         }
         Ok(read(&self.sm))
         // solution:skeleton
-        // let _ = (index, read, READ_APPLY_WAIT, Progress::wait_for, &self.progress);
+        // let _ = (index, read, &self.progress, READ_APPLY_WAIT);
         // todo!("4D: wait until the applier has applied `index`, then read the state machine")
         // solution:end
     }
@@ -221,7 +221,9 @@ impl<S: StateMachine> Rsm<S> {
         outcome
         // solution:skeleton
         // let _ = (request,);
-        // todo!("4A: put the request through Raft and wait for its result (or WrongLeader as soon as it cannot come)")
+        // todo!(
+        //     "4A: put the request through Raft and wait for its result (or WrongLeader as soon as it cannot come)"
+        // )
         // solution:end
     }
 
@@ -270,6 +272,12 @@ struct Applier<S: StateMachine> {
 }
 
 impl<S: StateMachine> Applier<S> {
+    /// Applies what Raft sends, in order, until the channel closes (Raft was killed): a
+    /// command through the state machine, waking its submitter; a snapshot by restoring
+    /// the state machine from it; a configuration (part 3E) by taking its index. Each
+    /// tells `progress` how far it has applied (4D). 4C: snapshots when Raft's saved
+    /// state nears `snapshot_at`. Once the channel closes, marks the rsm stopped and
+    /// fails every submit still waiting.
     fn run(self, apply: Receiver<ApplyMsg>) {
         // solution:begin 4A Apply what Raft commits, in order; 4C: snapshot when Raft's state nears maxraftstate.
         for first in apply.iter() {
@@ -308,7 +316,9 @@ impl<S: StateMachine> Applier<S> {
         self.waiting.lock().clear();
         // solution:skeleton
         // let _ = (apply,);
-        // todo!("4A: apply what Raft commits, in order; 4C: snapshot when Raft's state nears maxraftstate")
+        // todo!(
+        //     "4A: apply what Raft commits, in order; 4C: snapshot when Raft's state nears maxraftstate"
+        // )
         // solution:end
     }
 

@@ -6,11 +6,11 @@
 //! without the log instead, at a read index the leader confirms ([`Reads`]). A put carries its clerk's
 //! [`RequestId`]; the duplicate table remembers each clerk's latest put and its answer,
 //! so a retried put is answered, not applied again. The table is part of the snapshot.
-
 // solution:begin 4B (nothing to drop: the skeleton adds the line below)
 // solution:skeleton
-// // The skeleton keeps the reference's types, fields, helpers and imports for the code you
-// // write. Delete this line once your code uses them, to get the compiler's warnings back.
+//
+// // The skeleton keeps the types, fields, helpers and imports a solution uses, for the code
+// // you write. Delete this line once your code uses them, to get the compiler's warnings back.
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
@@ -281,7 +281,9 @@ fn get(
     // solution:skeleton
     // if reads != Reads::Log {
     //     let _ = (follower_reads, ReadError::Timeout);
-    //     todo!("4D: serve the get at a read index (on the leader, or on any server with follower reads), unless it must go through the log")
+    //     todo!(
+    //         "4D: serve the get at a read index (on the leader, or on any server with follower reads), unless it must go through the log"
+    //     )
     // }
     // solution:end
     match rsm.submit(KvOp::Get(args))? {
@@ -289,6 +291,7 @@ fn get(
         other => unreachable!("a get produced {other:?}"),
     }
 }
+// solution:begin tests The solution's unit tests of its own state and duplicate table: the 4B and 4C suites check a student's.
 
 #[cfg(test)]
 mod tests {
@@ -343,3 +346,4 @@ mod tests {
         assert_eq!(*restored.state.lock(), *store.state.lock());
     }
 }
+// solution:end

@@ -1,10 +1,15 @@
-//! `labtool handout OUT`: the student workspace, generated from the reference.
+//! `labtool handout OUT`: the student workspace, generated from the solution workspace.
 //!
-//! Every member crate is copied; in Rust files the solution markers are replaced by
-//! their skeletons ([`crate::markers`]). The tests and the tester are copied unchanged.
-//! Left out: the checker's own tests, corpus and benchmark, the reference's own
-//! unit tests of its protocol, labtool's tests (they grade the reference), and the
-//! design notes, which describe the reference's solution; the README is the students'.
+//! Every member crate is copied. At the *guided* level (the default) the solution
+//! markers in Rust files are replaced by their skeletons ([`crate::markers`]): `raft`
+//! and `kvraft` keep their plumbing, and each rule is a `todo!()`. At the *open* level
+//! `raft` and `kvraft` are replaced by the open skeleton, which the solution workspace
+//! keeps under `labtool/open` (handouts leave it out): the lab's API
+//! with `todo!()` bodies, and nothing else. The tests and the tester are copied
+//! unchanged at both levels. Left out: the checker's own tests, corpus and benchmark,
+//! the solution's unit tests of its own rules, labtool's tests (they grade the
+//! solution), and the design notes, which describe the solution; the README is the
+//! students'.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,17 +19,45 @@ use crate::markers;
 use crate::suite;
 
 /// Paths (relative to the workspace) that the handout leaves out.
-pub const OMIT: [&str; 5] = [
-    // The reference's unit tests of its own rules (its `mod tests;` is a solution section).
+pub const OMIT: [&str; 6] = [
+    // The solution's unit tests of its own rules (its `mod tests;` is a solution section).
     "raft/src/node/tests.rs",
     // The checker's own tests, their corpus of histories and its benchmark: they check
     // the checker, which students use as it is, not their code.
     "linearizability/tests",
     "linearizability/histories",
     "linearizability/benches/corpus.rs",
-    // labtool's tests check it against the reference solution.
+    // labtool's tests check it against the solution.
     "labtool/tests",
+    // The open level's skeleton: it replaces `raft` and `kvraft` in an open handout.
+    OPEN_DIR,
 ];
+
+/// Where the open level's skeleton lies in the solution workspace: a tree of the files of
+/// `raft` and `kvraft` (e.g. `labtool/open/raft/src/lib.rs` is `raft/src/lib.rs`).
+pub const OPEN_DIR: &str = "labtool/open";
+
+/// The crates that an open handout hands out open, each with the lab whose parts it
+/// holds (`3` for 3A-3E): parts of another lab in it (the 4D read index in `raft`) go
+/// with it.
+const OPEN_CRATES: [(&str, char); 2] = [("raft", '3'), ("kvraft", '4')];
+
+/// Files of an open crate that the open level keeps as they are: the messages between
+/// the clerk and the servers, which the tester sends too.
+const OPEN_KEPT: [&str; 1] = ["kvraft/src/rpc.rs"];
+
+/// How much of the solution a handout gives away.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Level {
+    /// The plumbing (the peer's thread, timers, event loop, outbox, the log with its
+    /// snapshot offset, the rsm's applier thread) is given;
+    /// each rule of the protocol is a `todo!()`.
+    #[default]
+    Guided,
+    /// The public API of `raft` and `kvraft` with `todo!()` bodies; the design is the
+    /// student's.
+    Open,
+}
 
 /// Files at the workspace root that the handout keeps.
 const ROOT_FILES: [&str; 6] = [
@@ -37,8 +70,24 @@ const ROOT_FILES: [&str; 6] = [
     ".config/nextest.toml",
 ];
 
+/// The students' README, with `{what_to_write}` and `{logging}` for the level's parts.
 const STUDENT_README: &str = include_str!("handout_readme.md");
+const README_GUIDED: &str = include_str!("handout_readme_guided.md");
+const README_OPEN: &str = include_str!("handout_readme_open.md");
 
+/// The README of a handout at `level`.
+pub fn student_readme(level: Level) -> String {
+    let section = match level {
+        Level::Guided => README_GUIDED,
+        Level::Open => README_OPEN,
+    };
+    let (what, logging) = section
+        .split_once("\n<!-- logging -->\n")
+        .expect("a level's README part has a logging section");
+    STUDENT_README
+        .replace("{what_to_write}\n", what)
+        .replace("{logging}\n", logging)
+}
 /// What was generated.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -47,34 +96,81 @@ pub struct Summary {
     pub sections: BTreeMap<String, usize>,
     /// Solution sections kept (`--solved`), by part.
     pub kept: BTreeMap<String, usize>,
+    /// Open level: the crates handed out open (their API with `todo!()` bodies).
+    pub open: Vec<String>,
+    /// Open level: the crates handed out solved, whole.
+    pub solved_crates: Vec<String>,
 }
 
-pub fn handout(out: &Path, dir: Option<&Path>, solved: &[String]) -> Result<ExitCode, String> {
+pub fn handout(
+    out: &Path,
+    dir: Option<&Path>,
+    level: Level,
+    solved: &[String],
+) -> Result<ExitCode, String> {
     let root = suite::workspace(dir)?;
-    let summary = generate(&root, out, solved)?;
-    let parts: Vec<String> = summary
-        .sections
-        .iter()
-        .map(|(part, n)| format!("{part}: {n}"))
-        .collect();
-    println!(
-        "wrote the handout to {}: {} files, {} solution sections replaced by skeletons ({})",
-        out.display(),
-        summary.files,
-        summary.sections.values().sum::<usize>(),
-        parts.join(", ")
-    );
-    if !summary.kept.is_empty() {
-        let kept: Vec<&str> = summary.kept.keys().map(String::as_str).collect();
-        println!("kept the solutions of {}", kept.join(", "));
+    let summary = generate(&root, out, level, solved)?;
+    match level {
+        Level::Guided => {
+            let parts: Vec<String> = summary
+                .sections
+                .iter()
+                .map(|(part, n)| format!("{part}: {n}"))
+                .collect();
+            println!(
+                "wrote the guided handout to {}: {} files, {} solution sections replaced by \
+                 skeletons ({})",
+                out.display(),
+                summary.files,
+                summary.sections.values().sum::<usize>(),
+                parts.join(", ")
+            );
+            if !summary.kept.is_empty() {
+                let kept: Vec<&str> = summary.kept.keys().map(String::as_str).collect();
+                println!("kept the solutions of {}", kept.join(", "));
+            }
+        }
+        Level::Open => {
+            println!(
+                "wrote the open handout to {}: {} files; open (the API with todo!() bodies): {}",
+                out.display(),
+                summary.files,
+                if summary.open.is_empty() {
+                    "none".to_owned()
+                } else {
+                    summary.open.join(", ")
+                }
+            );
+            if !summary.solved_crates.is_empty() {
+                println!("solved: {}", summary.solved_crates.join(", "));
+            }
+        }
     }
-    println!("try it: cd {} && cargo test -- 3A", out.display());
+    // The first part left to write.
+    let first = (summary.sections.keys())
+        .filter(|tag| suite::part_of(&format!("_{tag}")).is_some())
+        .find(|part| match level {
+            Level::Guided => true,
+            Level::Open => (OPEN_CRATES.iter()).any(|(krate, lab)| {
+                part.starts_with(*lab) && summary.open.contains(&krate.to_string())
+            }),
+        });
+    if let Some(part) = first {
+        println!("try it: cd {} && cargo test -- {part}", out.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the handout of the workspace at `root` into `out`, keeping the solutions of
-/// the parts in `solved` (e.g. 3A-3D, to hand out part 3E on a working Raft).
-pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, String> {
+/// Writes the handout of the workspace at `root` into `out` at `level`, keeping the
+/// solutions of the parts in `solved`: at the guided level any parts (e.g. 3A-3D, to
+/// hand out part 3E on a working Raft); at the open level whole crates (every part of
+/// Lab 3 keeps `raft`, every part of Lab 4 `kvraft`).
+pub fn generate(
+    root: &Path,
+    out: &Path,
+    level: Level,
+    solved: &[String],
+) -> Result<Summary, String> {
     let solved: Vec<String> = solved.iter().map(|p| p.to_ascii_uppercase()).collect();
     if let Some(bad) = solved
         .iter()
@@ -118,18 +214,24 @@ pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, S
     }
     files.push((
         PathBuf::from("README.md"),
-        STUDENT_README.as_bytes().to_vec(),
+        student_readme(level).into_bytes(),
     ));
+    let mut sources = Vec::new();
     for member in &members {
         for rel in walk(root, member)? {
             let bytes = read(&root.join(&rel))?;
-            let bytes = transform(&rel, bytes, &solved, &mut summary)?;
-            files.push((rel, bytes));
+            sources.push((rel, bytes));
         }
     }
-    if summary.sections.is_empty() {
+    // The guided transform of every file, which also checks the markers and finds the
+    // parts; the open level then replaces the open crates.
+    for (rel, bytes) in &sources {
+        let bytes = transform(rel, bytes.clone(), &solved, &mut summary)?;
+        files.push((rel.clone(), bytes));
+    }
+    if summary.sections.is_empty() && summary.kept.is_empty() {
         return Err(format!(
-            "{} has no solution markers: is it the reference workspace?",
+            "{} has no solution markers: is it the solution workspace?",
             root.display()
         ));
     }
@@ -139,6 +241,33 @@ pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, S
             "--solved {unknown}: no solution section belongs to part {unknown} (the parts: {})",
             parts.join(", ")
         ));
+    }
+    if level == Level::Open {
+        files = open_level(root, files, &sources, &solved, &mut summary)?;
+    }
+    let given = match level {
+        Level::Guided if !summary.kept.is_empty() => {
+            let parts: Vec<&str> = summary.kept.keys().map(String::as_str).collect();
+            Some(format!(
+                "{} solved: the code is in place of the `todo!()`s, to build on.",
+                list("part", "parts", &parts)
+            ))
+        }
+        Level::Open if !summary.solved_crates.is_empty() => {
+            let crates: Vec<&str> = summary.solved_crates.iter().map(String::as_str).collect();
+            Some(format!(
+                "{} solved, whole: working code to build on.",
+                list("the crate", "the crates", &crates)
+            ))
+        }
+        _ => None,
+    };
+    if let Some(given) = given {
+        let note = format!("## What to write\n\nIn this handout {given}\n\n");
+        if let Some((_, readme)) = files.iter_mut().find(|(p, _)| p == Path::new("README.md")) {
+            let text = String::from_utf8_lossy(readme).replacen("## What to write\n\n", &note, 1);
+            *readme = text.into_bytes();
+        }
     }
     for (rel, bytes) in &files {
         let path = out.join(rel);
@@ -151,6 +280,137 @@ pub fn generate(root: &Path, out: &Path, solved: &[String]) -> Result<Summary, S
     }
     summary.files = files.len();
     Ok(summary)
+}
+
+/// The open level: each crate of [`OPEN_CRATES`] is handed out open (its files replaced
+/// by the skeleton under [`OPEN_DIR`], except [`OPEN_KEPT`]) or, when `solved` names
+/// every part of its lab, solved whole. `files` is the guided handout; `sources` the
+/// workspace's files.
+fn open_level(
+    root: &Path,
+    files: Vec<(PathBuf, Vec<u8>)>,
+    sources: &[(PathBuf, Vec<u8>)],
+    solved: &[String],
+    summary: &mut Summary,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+    let all_parts: Vec<String> = (summary.sections.keys())
+        .chain(summary.kept.keys())
+        .filter(|tag| suite::part_of(&format!("_{tag}")).is_some())
+        .cloned()
+        .collect();
+    let mut solved_crates = Vec::new();
+    for (krate, lab) in OPEN_CRATES {
+        let parts: Vec<&String> = all_parts.iter().filter(|p| p.starts_with(lab)).collect();
+        let named = parts.iter().filter(|p| solved.contains(p)).count();
+        if named == 0 {
+            summary.open.push(krate.to_owned());
+        } else if named == parts.len() {
+            solved_crates.push(krate);
+            let also = all_parts
+                .iter()
+                .filter(|p| !p.starts_with(lab))
+                .filter(|p| sections_in(sources, krate, p));
+            let also: Vec<&str> = also.map(String::as_str).collect();
+            summary.solved_crates.push(if also.is_empty() {
+                format!("`{krate}`")
+            } else {
+                format!("`{krate}` (with its share of {})", also.join(", "))
+            });
+        } else {
+            let parts: Vec<&str> = parts.iter().map(|p| p.as_str()).collect();
+            return Err(format!(
+                "the open level hands out `{krate}` whole, open or solved: --solved names \
+                 some of its parts but not all ({}); name all of them or none, or use \
+                 --level guided to hand out single parts",
+                parts.join(",")
+            ));
+        }
+    }
+    // The solution's kvraft uses more of raft than the open API holds (the read index,
+    // lease reads, the saved state's size): it builds only on the solution's raft.
+    if solved_crates.contains(&"kvraft") && summary.open.iter().any(|c| c == "raft") {
+        let lab3: Vec<&str> = (all_parts.iter())
+            .filter(|p| p.starts_with('3'))
+            .map(String::as_str)
+            .collect();
+        return Err(format!(
+            "the open level hands out `kvraft` solved only on a solved `raft`: the solution's \
+             kvraft uses more of raft than the open API has; add {} to --solved",
+            lab3.join(",")
+        ));
+    }
+    let skeleton_dir = root.join(OPEN_DIR);
+    let mut skeleton = Vec::new();
+    for krate in &summary.open {
+        let dir = Path::new(OPEN_DIR).join(krate);
+        if !root.join(&dir).is_dir() {
+            return Err(format!(
+                "the open level's skeleton of `{krate}` is missing: {} is not a folder",
+                skeleton_dir.join(krate).display()
+            ));
+        }
+        for rel in walk(root, &dir)? {
+            let bytes = read(&root.join(&rel))?;
+            let to = rel
+                .strip_prefix(OPEN_DIR)
+                .expect("walk returns paths under the folder it walks")
+                .to_owned();
+            skeleton.push((to, bytes));
+        }
+    }
+    let open_src = |rel: &Path| {
+        summary
+            .open
+            .iter()
+            .any(|krate| rel.starts_with(Path::new(krate).join("src")))
+            && !OPEN_KEPT.iter().any(|k| rel == Path::new(k))
+    };
+    let mut kept = Vec::new();
+    for (rel, bytes) in files {
+        if open_src(&rel) {
+            continue;
+        }
+        let krate = solved_crates.iter().find(|k| rel.starts_with(k));
+        match krate {
+            // Solved whole: every part's solution, the other labs' parts in it too.
+            Some(_) => {
+                let source = sources
+                    .iter()
+                    .find(|(r, _)| *r == rel)
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or(bytes);
+                kept.push((
+                    rel.clone(),
+                    transform(&rel, source, &all_parts, &mut Summary::default())?,
+                ));
+            }
+            None => kept.push((rel, bytes)),
+        }
+    }
+    kept.extend(skeleton);
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(kept)
+}
+
+/// `items` as a list in words, with its verb: "part 3A is", "parts 3A, 3B and 3C are".
+fn list(one: &str, many: &str, items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => format!("{one} {only} is"),
+        [init @ .., last] => format!("{many} {} and {last} are", init.join(", ")),
+    }
+}
+
+/// Whether any Rust file of `krate` has a solution section of `part`.
+fn sections_in(sources: &[(PathBuf, Vec<u8>)], krate: &str, part: &str) -> bool {
+    let begin = format!("// solution:begin {part} ");
+    sources.iter().any(|(rel, bytes)| {
+        rel.starts_with(krate)
+            && rel.extension().is_some_and(|e| e == "rs")
+            && String::from_utf8_lossy(bytes)
+                .lines()
+                .any(|l| l.trim_start().starts_with(&begin))
+    })
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {
@@ -302,6 +562,29 @@ mod tests {
         assert_eq!(
             drop_omitted_benches(manifest, Path::new("labrpc")),
             manifest
+        );
+    }
+
+    #[test]
+    fn each_level_has_a_whole_readme() {
+        for level in [Level::Guided, Level::Open] {
+            let readme = student_readme(level);
+            for left in ["{what_to_write}", "{logging}", "<!-- logging -->"] {
+                assert!(!readme.contains(left), "{level:?}: {left} is left");
+            }
+            assert!(readme.contains("## What to write\n\nThis is the *"));
+            assert!(readme.contains("cargo run -q -p labtool -- logs out.log"));
+        }
+        assert!(student_readme(Level::Guided).contains("trace!"));
+        assert!(!student_readme(Level::Open).contains("trace!"));
+    }
+
+    #[test]
+    fn lists_read_as_words() {
+        assert_eq!(list("part", "parts", &["3A"]), "part 3A is");
+        assert_eq!(
+            list("part", "parts", &["3A", "3B", "3C"]),
+            "parts 3A, 3B and 3C are"
         );
     }
 

@@ -17,7 +17,7 @@ pub struct Options {
     pub ignore: Vec<String>,
 }
 
-/// The topics the reference logs under (`raft::<topic>`).
+/// The log topics (`raft::<topic>`) that `--just` and `--ignore` take.
 pub const TOPICS: [&str; 8] = [
     "vote", "leader", "term", "append", "commit", "snapshot", "client", "config",
 ];

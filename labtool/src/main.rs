@@ -5,7 +5,7 @@
 //! - `grade`: score parts from verdicts a submission cannot forge, with JSON and JUnit;
 //! - `logs`: raftlab logs as one column per peer, coloured by topic;
 //! - `viz`: run a test and write the HTML timeline of what happened in it;
-//! - `handout`: generate the student skeleton from the reference's markers;
+//! - `handout`: generate the student handout (guided or open) from the solution workspace;
 //! - `mutants`: apply a catalogue of realistic bugs one at a time and report which test
 //!   kills each (for course maintainers changing the suite).
 //!
@@ -149,19 +149,28 @@ enum Command {
         #[command(flatten)]
         build: BuildArgs,
     },
-    /// Generate the student handout from the reference's solution markers.
+    /// Generate the student handout from the solution workspace.
     ///
-    /// Solution code between `// solution:begin` and `// solution:skeleton` is dropped
-    /// and the commented skeleton up to `// solution:end` is uncommented; the tests and
-    /// the tester are copied unchanged.
+    /// Guided (the default): solution code between `// solution:begin` and
+    /// `// solution:skeleton` is dropped and the commented skeleton up to
+    /// `// solution:end` is uncommented, so the plumbing stays and each rule is a
+    /// todo!(). Open: raft and kvraft are the lab's API with todo!() bodies (the solution
+    /// workspace keeps them under labtool/open), the design left to the student. The
+    /// tests and the tester are copied unchanged.
     Handout {
         /// The folder to create (must not exist, or be empty).
         out: PathBuf,
-        /// The reference workspace (default: the one around the current directory).
+        /// The solution workspace (default: the one around the current directory).
         #[arg(short = 'C', long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// How much the handout gives away: guided (plumbing given, rules to write) or
+        /// open (the API only).
+        #[arg(long, value_enum, default_value_t = handout::Level::Guided)]
+        level: handout::Level,
         /// Keep the solutions of these parts, comma-separated: e.g. 3A,3B,3C,3D hands out
-        /// part 3E on a working Raft.
+        /// part 3E on a working Raft. At the open level a crate is kept whole or not at
+        /// all: 3A,3B,3C,3D,3E keeps raft (Lab 4 on a working Raft); kvraft is kept only
+        /// with raft.
         #[arg(long, value_delimiter = ',', value_name = "PARTS")]
         solved: Vec<String>,
     },
@@ -292,7 +301,12 @@ fn main() -> ExitCode {
             output,
             build,
         } => viz::viz(&test, output, build.dir.as_deref(), build.profile()),
-        Command::Handout { out, dir, solved } => handout::handout(&out, dir.as_deref(), &solved),
+        Command::Handout {
+            out,
+            dir,
+            level,
+            solved,
+        } => handout::handout(&out, dir.as_deref(), level, &solved),
         Command::Mutants {
             catalogue,
             only,

@@ -1,8 +1,8 @@
-//! The reference's solution markers, and the skeleton they leave:
+//! The solution markers in the solution's sources, and the skeleton they leave:
 //!
 //! ```text
 //! // solution:begin 3A Compare the candidate's last entry with ours (§5.4.1).
-//! … reference code: dropped …
+//! … solution code: dropped …
 //! // solution:skeleton
 //! // todo!("3A: compare the candidate's last entry with ours (§5.4.1)")
 //! // solution:end
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_section_without_skeleton_is_dropped_whole() {
-        let src = "a\n// solution:begin tests Reference tests.\n#[cfg(test)]\nmod tests;\n// solution:end\nb\n";
+        let src = "a\n// solution:begin tests Unit tests of the solution.\n#[cfg(test)]\nmod tests;\n// solution:end\nb\n";
         assert_eq!(strip("f.rs", src, &[]).unwrap().text, "a\nb\n");
     }
 

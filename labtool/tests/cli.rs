@@ -755,6 +755,124 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
     assert!(!manifest.contains("name = \"corpus\""), "{manifest}");
     let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
     assert!(readme.contains("cargo test -- 3A"));
+    assert!(readme.contains("This is the *guided* handout"));
+    assert!(!readme.contains('{'), "a placeholder is left: {readme}");
+    // The open level's skeleton is not part of a handout.
+    assert!(!out_dir.join("labtool/open").exists());
+}
+
+/// Generates a handout of the workspace into a fresh folder; the folder and the output.
+fn handout(name: &str, args: &[&str]) -> (TempDir, PathBuf, Output) {
+    let tmp = scratch(name);
+    let out_dir = tmp.path().join("student");
+    let mut all = vec![
+        "handout",
+        out_dir.to_str().unwrap(),
+        "--dir",
+        workspace().to_str().unwrap(),
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let out = labtool("none", &all);
+    (tmp, out_dir, out)
+}
+
+fn rust_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = files_under(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_open_handout_keeps_the_api_and_leaves_the_design_to_the_student() {
+    let (_tmp, out_dir, out) = handout("handout-open", &["--level", "open"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("open (the API with todo!() bodies): raft, kvraft"));
+    // The API only: no node, peer, log, persist; the clerk's RPCs stay as they are.
+    assert_eq!(
+        rust_files(&out_dir.join("raft/src")),
+        ["config.rs", "lib.rs"]
+    );
+    assert_eq!(
+        rust_files(&out_dir.join("kvraft/src")),
+        ["client.rs", "lib.rs", "rpc.rs", "rsm.rs", "server.rs"]
+    );
+    for (handed, from) in [
+        ("raft/src/lib.rs", "labtool/open/raft/src/lib.rs"),
+        ("kvraft/src/rsm.rs", "labtool/open/kvraft/src/rsm.rs"),
+        ("kvraft/src/rpc.rs", "kvraft/src/rpc.rs"),
+        ("raft/Cargo.toml", "raft/Cargo.toml"),
+        ("tests/src/raft/mod.rs", "tests/src/raft/mod.rs"),
+    ] {
+        assert_eq!(
+            std::fs::read(out_dir.join(handed)).unwrap(),
+            std::fs::read(workspace().join(from)).unwrap(),
+            "{handed}"
+        );
+    }
+    let lib = std::fs::read_to_string(out_dir.join("raft/src/lib.rs")).unwrap();
+    assert!(lib.contains("todo!(\"3A: "), "{lib}");
+    assert!(!out_dir.join("labtool/open").exists());
+    let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
+    assert!(readme.contains("This is the *open* handout"));
+    assert!(
+        !readme.contains("trace!"),
+        "the open README names the guided macro"
+    );
+}
+
+#[test]
+fn the_open_handout_keeps_a_crate_solved_only_whole() {
+    // Lab 3's parts all solved: raft is the solution's, whole (its 4D read index too);
+    // kvraft stays open.
+    let (_tmp, out_dir, out) = handout(
+        "handout-open-lab4",
+        &["--level", "open", "--solved", "3A,3B,3C,3D,3E"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("solved: `raft` (with its share of 4D)"));
+    assert!(stdout(&out).contains("cargo test -- 4A"));
+    let node = std::fs::read_to_string(out_dir.join("raft/src/node.rs")).unwrap();
+    assert!(node.contains("last_log_term > my_term"));
+    assert!(!node.contains("todo!("), "a solved raft has no todo!()");
+    assert!(!node.contains("mod tests;"));
+    assert_eq!(
+        rust_files(&out_dir.join("kvraft/src")),
+        ["client.rs", "lib.rs", "rpc.rs", "rsm.rs", "server.rs"]
+    );
+    let rsm = std::fs::read_to_string(out_dir.join("kvraft/src/rsm.rs")).unwrap();
+    assert!(rsm.contains("todo!(\"4A: "));
+
+    // Some of a crate's parts: refused, and nothing is written.
+    let (_tmp, out_dir, out) = handout(
+        "handout-open-some",
+        &["--level", "open", "--solved", "3A,3B"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the open level hands out `raft` whole, open or solved"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.exists());
+    // The solution's kvraft needs more of raft than the open API.
+    let (_tmp, out_dir, out) = handout(
+        "handout-open-kv",
+        &["--level", "open", "--solved", "4A,4B,4C,4D"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("hands out `kvraft` solved only on a solved `raft`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.exists());
 }
 
 #[test]

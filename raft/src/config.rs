@@ -199,6 +199,7 @@ impl fmt::Display for ChangeError {
 }
 
 impl std::error::Error for ChangeError {}
+// solution:begin tests The solution's unit tests of its quorum rules: the 3E suite checks a student's.
 
 #[cfg(test)]
 mod tests {
@@ -247,3 +248,4 @@ mod tests {
         assert_eq!(c.to_string(), "voters {0,1,2}, learners {3,4}");
     }
 }
+// solution:end

@@ -1,4 +1,4 @@
-//! The reference Raft peer of raftlab: leader election (3A), log replication (3B),
+//! raftlab's Raft peer: leader election (3A), log replication (3B),
 //! persistence (3C), snapshots (3D) and membership change (3E), after the extended Raft
 //! paper (Ongaro and Ousterhout, 2014), Ongaro's thesis (2014) and the MIT 6.5840 lab API.
 //!
@@ -16,7 +16,7 @@
 //!
 //! Layout:
 //! - [`node`]: the protocol — the peer's state and one function per rule of Figure 2
-//!   and §7, free of threads and clocks, with unit tests;
+//!   and §7, free of threads and clocks;
 //! - `peer`: the thread that owns a node and carries out its effects (persist, answer,
 //!   send, apply), and the labrpc service;
 //! - [`config`]: cluster configurations and their quorums (3E);
@@ -49,11 +49,17 @@ pub use config::{ChangeError, Config};
 pub use read::ReadError;
 
 /// What a peer hands its service, in log order.
+///
+/// The service (the tester too) takes each index exactly once, in order, without gaps:
+/// the first command has index 1 (each [`ApplyMsg::Config`] of part 3E takes an index
+/// too), and after a snapshot — an [`ApplyMsg::Snapshot`], or the one the peer restarted
+/// from — the next index is the snapshot's index + 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyMsg {
     /// A committed command and its log index (the first command has index 1).
     Command { index: u64, command: Vec<u8> },
-    /// A snapshot from the leader that replaces the service's state up to `index`.
+    /// A snapshot from the leader that replaces the service's state up to `index`, the
+    /// last index it covers; sent only when it goes beyond what the peer has applied.
     Snapshot {
         index: u64,
         term: u64,
@@ -114,6 +120,11 @@ impl Raft {
 
     /// The labrpc service (`"Raft.RequestVote"`, `"Raft.AppendEntries"`,
     /// `"Raft.InstallSnapshot"`) to register on this peer's server.
+    ///
+    /// A handler may be running when the peer is killed, and the tester deletes a
+    /// crashed server from the network before it kills it, so no caller sees what such a
+    /// handler answers; it must still return at once and must not panic. A killed peer's
+    /// handlers answer a reply that says nothing (term 0, refused).
     pub fn service(&self) -> Service {
         peer::service(&self.events)
     }
@@ -133,7 +144,8 @@ impl Raft {
 
     /// The service has a snapshot of its state through `index` (which it has applied):
     /// the peer keeps it and discards the log up to there. Returns once the snapshot is
-    /// saved.
+    /// saved. The service calls this from the thread that reads the apply channel, so it
+    /// must never wait for that channel to be read.
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
         peer::snapshot(&self.events, index, snapshot);
     }
@@ -189,9 +201,11 @@ impl Raft {
         self.persister.raft_state_size()
     }
 
-    /// Stops the peer: its thread exits (no RPC is sent after this returns), and the
-    /// apply channel closes. Idempotent. A peer whose thread died of a panic has already
-    /// had its message printed; its service sees the apply channel close.
+    /// Stops the peer: its thread exits (no RPC is sent after this returns: the tester
+    /// fails a killed peer that sends any more than 0.5 s later), and the apply channel
+    /// closes. Idempotent. Until then the apply channel stays open: a service that sees
+    /// it close while the peer runs takes the peer for dead. A peer whose thread died of
+    /// a panic has already had its message printed; its service sees the channel close.
     pub fn kill(&self) {
         if let Some(thread) = self.thread.lock().take() {
             peer::kill(&self.events);

@@ -5,7 +5,9 @@
 //! every effect goes into an [`Outbox`] that the peer's thread carries out in a fixed
 //! order: persist first, then reply and send, then apply. Because of that order a peer
 //! never reveals state (in a reply, a request, a `start` result or an applied command)
-//! that a crash could still take back.
+//! that a crash could still take back. Saving is an effect too, and the peer saves only
+//! when asked: whatever changes the term, the vote, the log or the snapshot must set
+//! [`Outbox::persist`].
 //!
 //! Where to find each rule of Figure 2:
 //!
@@ -166,7 +168,10 @@ impl SnapshotSent {
 /// What a peer must do after handling an event, in this order.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    /// Save term, vote, log and snapshot before anything below happens.
+    /// Save term, vote, log and snapshot before anything below happens. Set it whenever
+    /// one of them changed: the peer saves ([`Node::raft_state`], [`Node::snapshot_bytes`])
+    /// only after a batch of events that set it, so a change not flagged here is lost in
+    /// a crash.
     pub persist: bool,
     /// Requests to send, by peer index.
     pub sends: Vec<(usize, Request)>,
@@ -176,13 +181,14 @@ pub struct Outbox {
     pub reads: Vec<(u64, Result<u64, ReadError>)>,
 }
 
+// solution:begin 3A (start_election makes candidates; the skeleton does not yet)
+// solution:skeleton
+// // Nothing makes a candidate until you write start_election.
+// #[allow(dead_code)]
+// solution:end
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Role {
     Follower,
-    // solution:begin 3A (start_election makes candidates; the handout's skeleton does not yet)
-    // solution:skeleton
-    // #[allow(dead_code)] // start_election makes candidates
-    // solution:end
     Candidate { votes: Vec<bool> },
     Leader(Leadership),
 }
@@ -258,14 +264,14 @@ impl Leadership {
         !self.in_flight[peer] && self.failures[peer] < PROBE_AFTER_FAILURES
     }
 
-    // solution:begin 3B A helper of the reference's replication policy (used by start and notify_commit).
+    // solution:begin 3B A helper of the solution's replication policy (used by start and notify_commit).
     /// Brings the peer's due time forward to `at` if that is sooner.
     fn due_by(&mut self, peer: usize, at: Instant) {
         self.due[peer] = self.due[peer].min(at);
     }
+
     // solution:skeleton
     // solution:end
-
     /// Records a request sent to the peer now; the next is due a heartbeat later.
     fn sent(&mut self, peer: usize, now: Instant) {
         self.in_flight[peer] = true;
@@ -506,12 +512,17 @@ impl Node {
         true
         // solution:skeleton
         // let _ = (term, now);
-        // todo!("3A: adopt a newer term: update the term, forget the vote, step down")
+        // todo!(
+        //     "3A: adopt a newer term: update the term, forget the vote, step down, and set self.out.persist"
+        // )
         // solution:end
     }
 
-    /// "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to the
-    /// state machine (§5.3)."
+    /// "If commitIndex > lastApplied: increment lastApplied, apply log\[lastApplied\] to the
+    /// state machine (§5.3)." The service takes every index once, in order, from
+    /// `last_applied + 1` on: after a snapshot (installed, or restarted from) that is the
+    /// snapshot's index + 1. A configuration entry (part 3E) goes as an
+    /// [`ApplyMsg::Config`], and takes its index like a command.
     pub fn apply_committed(&mut self) {
         // solution:begin 3B Hand every committed but unapplied entry to the service, in order.
         while self.last_applied < self.commit_index {
@@ -569,6 +580,7 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (now, transfer);
+        // // A new term and a vote for itself: set self.out.persist.
         // todo!("3A: become a candidate and ask every other peer for its vote")
         // solution:end
     }
@@ -606,7 +618,9 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (args, now);
-        // todo!("3A: reply to a vote request (Figure 2, RequestVote RPC, receiver implementation)")
+        // todo!(
+        //     "3A: reply to a vote request (Figure 2, RequestVote RPC, receiver implementation; a vote granted sets self.out.persist)"
+        // )
         // solution:end
     }
 
@@ -691,7 +705,9 @@ impl Node {
         Some((index, self.term))
         // solution:skeleton
         // let _ = (command, now);
-        // todo!("3B: append the command to the leader's log and start replicating it")
+        // todo!(
+        //     "3B: append the command to the leader's log (set self.out.persist) and start replicating it"
+        // )
         // solution:end
     }
 
@@ -753,7 +769,9 @@ impl Node {
         self.out.sends.push((peer, request));
         // solution:skeleton
         // let _ = (probe, next);
-        // todo!("3A: send `peer` an AppendEntries (3A: a heartbeat; 3B: the entries from nextIndex, none when probing; 3D: an InstallSnapshot if they were compacted away)")
+        // todo!(
+        //     "3A: send `peer` an AppendEntries (3A: a heartbeat; 3B: the entries from nextIndex, none when probing; 3D: an InstallSnapshot if they were compacted away)"
+        // )
         // solution:end
     }
 
@@ -779,7 +797,9 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
-        // todo!("3A: read an AppendEntries reply (3A: step down on a newer term; 3B: update nextIndex/matchIndex, commit what a majority holds, and continue)")
+        // todo!(
+        //     "3A: read an AppendEntries reply (3A: step down on a newer term; 3B: update nextIndex/matchIndex, commit what a majority holds, and continue)"
+        // )
         // solution:end
     }
 
@@ -825,9 +845,9 @@ impl Node {
         }
         self.continue_transfer(now);
     }
+
     // solution:skeleton
     // solution:end
-
     /// Fast backup: skip the follower's whole conflicting term at once. If this leader
     /// has entries of `conflict_term`, resume after its last one; otherwise resume at the
     /// follower's first index of that term (or just past its log, if it was too short).
@@ -852,8 +872,8 @@ impl Node {
         // solution:end
     }
 
-    /// "If there exists an N such that N > commitIndex, a majority of matchIndex[i] ≥ N, and
-    /// log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)." Entries of earlier
+    /// "If there exists an N such that N > commitIndex, a majority of matchIndex\[i\] ≥ N,
+    /// and log\[N\].term == currentTerm: set commitIndex = N (§5.3, §5.4)." Entries of earlier
     /// terms are committed only indirectly, by a later entry of the current term (§5.4.2).
     pub fn advance_commit_index(&mut self, now: Instant) {
         // solution:begin 3B Commit the highest index a majority holds, if its entry is of the current term.
@@ -877,12 +897,14 @@ impl Node {
         // let _ = now;
         // // Called by become_leader even in 3A, when there is nothing to commit yet.
         // if self.log.last_index() > self.commit_index {
-        //     todo!("3B: commit the highest index a majority holds, if its entry is of the current term")
+        //     todo!(
+        //         "3B: commit the highest index a majority holds, if its entry is of the current term"
+        //     )
         // }
         // solution:end
     }
 
-    // solution:begin 3B A helper of the reference's replication policy (used by advance_commit_index).
+    // solution:begin 3B A helper of the solution's replication policy (used by advance_commit_index).
     /// Makes every follower that has not heard the new commit index due for a request
     /// within [`COMMIT_NOTICE_DELAY`].
     fn notify_commit(&mut self, now: Instant) {
@@ -896,9 +918,9 @@ impl Node {
             }
         }
     }
+
     // solution:skeleton
     // solution:end
-
     // ----- replication: follower side ----------------------------------------------------
 
     /// The AppendEntries receiver (Figure 2, rules 1–5), with the fast-backup hints on
@@ -972,7 +994,9 @@ impl Node {
         reply
         // solution:skeleton
         // let _ = (args, now);
-        // todo!("3A: reply to AppendEntries: 3A needs rule 1 and the heartbeat (step down, reset the timer); 3B adds rules 2-5")
+        // todo!(
+        //     "3A: reply to AppendEntries: 3A needs rule 1 and the heartbeat (step down, reset the timer); 3B adds rules 2-5"
+        // )
         // solution:end
     }
 
@@ -1012,7 +1036,9 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (prev_index, entries);
-        // todo!("3B: append the new entries, truncating only at a real conflict")
+        // todo!(
+        //     "3B: append the new entries, truncating only at a real conflict (a changed log sets self.out.persist)"
+        // )
         // solution:end
     }
 
@@ -1036,13 +1062,17 @@ impl Node {
         trace!(self, "snapshot", "cuts its log at {index}");
         // solution:skeleton
         // let _ = (index, snapshot);
-        // todo!("3D: keep the service's snapshot and cut the log up to `index`")
+        // todo!(
+        //     "3D: keep the service's snapshot and cut the log up to `index` (set self.out.persist)"
+        // )
         // solution:end
     }
 
     /// The InstallSnapshot receiver: a snapshot that goes beyond what this peer has
     /// committed replaces the matching prefix of its log (or the whole log if it does not
-    /// match) and goes to the service.
+    /// match) and goes to the service as an [`ApplyMsg::Snapshot`]; the next index the
+    /// service takes is then the snapshot's index + 1 ([`Node::apply_committed`]). The
+    /// new log and snapshot must be saved ([`Outbox::persist`]).
     pub fn handle_install_snapshot(
         &mut self,
         args: &InstallSnapshotArgs,
@@ -1100,7 +1130,9 @@ impl Node {
         }
         // solution:skeleton
         // let _ = (from, sent, reply, now);
-        // todo!("3D: record that the follower holds the snapshot, and continue with the entries after it")
+        // todo!(
+        //     "3D: record that the follower holds the snapshot, and continue with the entries after it"
+        // )
         // solution:end
     }
 
@@ -1148,7 +1180,9 @@ impl Node {
         // solution:skeleton
         // // Before 3E no log holds a configuration: the bootstrap one is in effect.
         // if self.log.latest_config().is_some() {
-        //     todo!("3E: put the latest configuration in the log (or the log's start configuration) in effect")
+        //     todo!(
+        //         "3E: put the latest configuration in the log (or the log's start configuration) in effect"
+        //     )
         // }
         // self.set_config(0, self.bootstrap.clone());
         // solution:end
@@ -1313,7 +1347,9 @@ impl Node {
         (index, self.term)
         // solution:skeleton
         // let _ = (config, now);
-        // todo!("3E: append a configuration entry, put it in effect, and replicate it")
+        // todo!(
+        //     "3E: append a configuration entry (set self.out.persist), put it in effect, and replicate it"
+        // )
         // solution:end
     }
 
@@ -1429,7 +1465,9 @@ impl Node {
         // solution:skeleton
         // let _ = now;
         // if self.transferring().is_some() {
-        //     todo!("3E: move a leadership transfer on: catch the target up, then TimeoutNow; give up after the deadline")
+        //     todo!(
+        //         "3E: move a leadership transfer on: catch the target up, then TimeoutNow; give up after the deadline"
+        //     )
         // }
         // solution:end
     }
@@ -1504,7 +1542,9 @@ impl Node {
         self.confirm_reads(now);
         // solution:skeleton
         // let _ = (id, now);
-        // todo!("4D: take a read: refuse it, answer it on the lease, or wait for a quorum to confirm this leadership")
+        // todo!(
+        //     "4D: take a read: refuse it, answer it on the lease, or wait for a quorum to confirm this leadership"
+        // )
         // solution:end
     }
 
@@ -1544,7 +1584,9 @@ impl Node {
         // solution:skeleton
         // let _ = now;
         // if matches!(&self.role, Role::Leader(l) if !l.reads.is_empty()) {
-        //     todo!("4D: answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet")
+        //     todo!(
+        //         "4D: answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet"
+        //     )
         // }
         // solution:end
     }
@@ -1578,8 +1620,8 @@ impl Node {
         // solution:end
     }
 }
+// solution:begin tests The solution's unit tests, one or more per rule: they test its own policy, so the handout leaves them out.
 
-// solution:begin tests The reference's unit tests, one or more per rule: they test its own policy, so the handout leaves them out.
 #[cfg(test)]
 mod tests;
 // solution:skeleton

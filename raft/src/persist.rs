@@ -1,8 +1,13 @@
 //! What a peer saves before it acts (Figure 2, "Persistent state on all servers", plus the
 //! log's cut for §7), and how it is encoded for the persister.
+//!
+//! When it is saved: after each batch of events in which the node set
+//! [`Outbox::persist`](crate::node::Outbox::persist), the peer encodes the state with
+//! [`encode`] and saves it, with the service's latest snapshot, before it answers, sends
+//! or applies anything of that batch. At a restart it reads it back with [`decode`].
 
 use crate::log::Log;
-// solution:begin 3C The reference's encoded layout.
+// solution:begin 3C The solution's encoded layout.
 use serde::{Deserialize, Serialize};
 // solution:skeleton
 // solution:end
@@ -15,7 +20,7 @@ pub struct Persistent {
     pub log: Log,
 }
 
-// solution:begin 3C The reference's encoded layout.
+// solution:begin 3C The solution's encoded layout.
 /// The encoded layout. Saving borrows the live log instead of copying it.
 #[derive(Serialize)]
 struct Saving<'a> {
@@ -30,9 +35,9 @@ struct Loading {
     voted_for: Option<usize>,
     log: Log,
 }
+
 // solution:skeleton
 // solution:end
-
 /// Encodes term, vote and log into the bytes the persister keeps as "raft state".
 pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
     // solution:begin 3C Encode term, vote and log (with the log's cut, for 3D) into bytes.
@@ -43,16 +48,17 @@ pub fn encode(term: u64, voted_for: Option<usize>, log: &Log) -> Vec<u8> {
     };
     postcard::to_allocvec(&saving).expect("raft state is always encodable")
     // solution:skeleton
-    // // 3C: encode term, vote and log (all of it: `Log` is serializable) into bytes. Until then
-    // // nothing is saved (the peer calls this whenever its state changes, from 3A on),
-    // // and a restarted peer starts empty.
+    // // 3C: encode term, vote and log (all of it, with its cut and its start configuration:
+    // // `Log` is serializable) into bytes. Until then nothing is saved, though the peer
+    // // calls this whenever the node set `out.persist`, and a restarted peer starts empty.
     // let _ = (term, voted_for, log);
     // Vec::new()
     // solution:end
 }
 
-/// Decodes what [`encode`] produced. Empty bytes (a peer's first start) give the initial
-/// state; bytes that do not decode are an error naming the problem.
+/// Decodes what [`encode`] produced: the same term, vote and log. Empty bytes (a peer's
+/// first start) give the initial state; bytes that do not decode are an error that says
+/// why (the peer cannot restart, and panics with it).
 pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
     if bytes.is_empty() {
         return Ok(Persistent::default());
@@ -82,24 +88,20 @@ pub fn decode(bytes: &[u8]) -> Result<Persistent, String> {
 
 #[cfg(test)]
 mod tests {
+    //! What any correct encoding does, whatever its format and its error messages: the
+    //! state comes back as it was saved.
+
     use super::*;
     use crate::config::Config;
     use crate::messages::Entry;
 
-    #[test]
-    fn state_survives_a_round_trip() {
-        let mut log = Log::new();
-        log.push(Entry::config(1, Config::of_voters([0, 1, 2])));
-        for term in [1, 1, 2] {
-            log.push(Entry::new(term, vec![term as u8; 3]));
-        }
-        log.compact_to(2, 1);
-        let bytes = encode(7, Some(2), &log);
+    fn round_trip(term: u64, voted_for: Option<usize>, log: Log) {
+        let bytes = encode(term, voted_for, &log);
         assert_eq!(
             decode(&bytes),
             Ok(Persistent {
-                term: 7,
-                voted_for: Some(2),
+                term,
+                voted_for,
                 log
             })
         );
@@ -111,11 +113,28 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_a_clear_error() {
-        let err = decode(&[0xff, 0xff, 0xff]).unwrap_err();
-        assert!(err.contains("does not decode"), "{err}");
-        let mut bytes = encode(1, None, &Log::new());
-        bytes.push(0);
-        assert!(decode(&bytes).unwrap_err().contains("left over"));
+    fn term_vote_and_log_survive_a_round_trip() {
+        round_trip(0, None, Log::new());
+        let mut log = Log::new();
+        for term in [1, 1, 2, 5] {
+            log.push(Entry::new(term, vec![term as u8; 3]));
+        }
+        log.push(Entry::new(5, Vec::new()));
+        round_trip(7, Some(2), log.clone());
+        round_trip(u64::MAX, Some(0), log);
+    }
+
+    #[test]
+    fn a_cut_log_and_its_configuration_survive_a_round_trip() {
+        let mut log = Log::new();
+        log.push(Entry::config(1, Config::of_voters([0, 1, 2])));
+        for term in [1, 1, 2] {
+            log.push(Entry::new(term, vec![term as u8; 3]));
+        }
+        log.compact_to(2, 1);
+        round_trip(7, Some(2), log.clone());
+        log.compact_to(4, 2);
+        round_trip(7, None, log);
+        round_trip(3, Some(1), Log::from_parts(10, 3, Vec::new()));
     }
 }

@@ -62,7 +62,7 @@ impl Panic {
 }
 
 /// The panic that most likely stopped server `server`'s peer, started at `since`: the
-/// latest on its thread (`raft-<server>`, the reference's name for it), or else the latest
+/// latest on its thread (the thread named `raft-<server>`), or else the latest
 /// on any thread since then. Described as `thread 'raft-2' panicked at <place>: <message>`.
 pub fn likely_cause(server: usize, since: Instant) -> Option<String> {
     let recent = RECENT.lock();
