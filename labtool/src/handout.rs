@@ -43,8 +43,9 @@ pub const OPEN_DIR: &str = "labtool/open";
 const OPEN_CRATES: [(&str, char); 2] = [("raft", '3'), ("kvraft", '4')];
 
 /// Files of an open crate that the open level keeps as they are: the messages between
-/// the clerk and the servers, which the tester sends too.
-const OPEN_KEPT: [&str; 1] = ["kvraft/src/rpc.rs"];
+/// the peers and between the clerk and the servers, which the tester sends too (the
+/// conformance probes play a peer's peers with them).
+const OPEN_KEPT: [&str; 2] = ["raft/src/messages.rs", "kvraft/src/rpc.rs"];
 
 /// How much of the solution a handout gives away.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

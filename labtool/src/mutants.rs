@@ -1,5 +1,5 @@
 //! `labtool mutants`: does the suite still catch the classic bugs? A catalogue of
-//! realistic bugs, each a textual patch to one file of the reference
+//! realistic bugs, each a textual patch to one file of the solution
 //! (`mutants/catalogue.toml`), is applied one mutant at a time to a copy of the
 //! workspace, and the mutant's part is run, then the later parts of its lab, until a test
 //! fails. The kill matrix says which test killed each mutant, in which part, after how

@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::node::MIN_ELECTION_TIMEOUT;
 
 /// How long after sending a request that a quorum answered a leader may serve reads
@@ -19,29 +17,4 @@ pub const LEASE: Duration = Duration::from_millis(MIN_ELECTION_TIMEOUT.as_millis
 /// How long [`crate::Raft::read_index`] waits for the leader to confirm a read.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Why a read index was not given.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReadError {
-    /// This server does not lead and knows no leader to ask (or is not the leader asked).
-    NotLeader,
-    /// The leader has not yet committed an entry of its own term, so it does not know the
-    /// latest commit index (§8); a write of this term, or a read through the log, fixes it.
-    NothingCommittedInTerm,
-    /// The leader lost its leadership before a quorum confirmed it.
-    Deposed,
-    /// No confirmation within [`READ_TIMEOUT`] (the leader may be cut off).
-    Timeout,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::NotLeader => "not the leader, and no leader known",
-            Self::NothingCommittedInTerm => "the leader has committed nothing of its term yet",
-            Self::Deposed => "the leader was deposed before a quorum confirmed the read",
-            Self::Timeout => "no quorum confirmed the read in time",
-        })
-    }
-}
-
-impl std::error::Error for ReadError {}
+pub use crate::messages::ReadError;

@@ -162,7 +162,7 @@ pub(crate) fn group_event(group: &Arc<Calls>, event: &GroupEvent) {
 
 /// The links last logged for `group` (none up if this is its first), remembering `now`.
 fn previous_links(group: &Arc<Calls>, now: &[Vec<bool>]) -> Vec<Vec<bool>> {
-    // Keyed by the group's `Calls`: the weak reference keeps the allocation, so a later
+    // Keyed by the group's `Calls`: the weak pointer keeps the allocation, so a later
     // group cannot get the same address while the entry exists.
     type Links = Vec<Vec<bool>>;
     static LAST: Mutex<Vec<(Weak<Calls>, Links)>> = Mutex::new(Vec::new());

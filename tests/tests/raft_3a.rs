@@ -142,14 +142,32 @@ fn probe_votes_once_per_term_3A() {
 #[test]
 fn probe_refuses_a_stale_candidate_3A() {
     Probe::peers(3).run("Probe (3A): refuses a candidate of an older term", |p| {
-        p.request_vote(1, vote(100, 1, (0, 0)));
+        // Term 100 from a leader's heartbeat: server 0 has not voted in it.
+        p.append_entries(1, append(100, 1, (0, 0), Vec::new(), 0));
         let reply = p.request_vote(2, vote(99, 2, (0, 0)));
         if reply.vote_granted || reply.term != 100 {
             p.broke(
                 &rules::VOTE_STALE_TERM,
                 format!(
-                    "server 0, in term 100, answered a candidate of term 99 with {reply:?} \
-                     (expected a refusal carrying term 100)"
+                    "server 0, in term 100 with no vote cast, answered a candidate of term 99 \
+                     with {reply:?} (expected a refusal carrying term 100)"
+                ),
+            );
+        }
+    });
+}
+
+#[test]
+fn probe_a_new_term_starts_without_a_vote_3A() {
+    Probe::peers(3).run("Probe (3A): a new term starts without a vote", |p| {
+        p.request_vote(1, vote(100, 1, (0, 0)));
+        let reply = p.request_vote(2, vote(101, 2, (0, 0)));
+        if !reply.vote_granted {
+            p.broke(
+                &rules::NEW_TERM_NO_VOTE,
+                format!(
+                    "server 0 voted for candidate 1 in term 100, then refused candidate 2 of \
+                     term 101, in which it had not voted: {reply:?}"
                 ),
             );
         }
@@ -417,7 +435,7 @@ fn probe_granting_a_vote_resets_the_timer_3A() {
                 let reply = p.request_vote(candidate, vote(term, candidate, (0, 0)));
                 if !reply.vote_granted {
                     p.broke(
-                        &rules::VOTE_ONCE,
+                        &rules::NEW_TERM_NO_VOTE,
                         format!("server 0 refused candidate {candidate} of the new term {term}"),
                     );
                 }

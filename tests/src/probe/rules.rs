@@ -41,6 +41,13 @@ rule!(
      machine (§5.3) — each index once, in order, after the snapshot the service holds"
 );
 
+rule!(
+    NEW_TERM_NO_VOTE,
+    "Figure 2, State, persistent state on all servers",
+    "votedFor: candidateId that received vote in current term (or null if none) — a new \
+     term starts with none"
+);
+
 // ----- followers and candidates ----------------------------------------------------------
 
 rule!(

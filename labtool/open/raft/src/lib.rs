@@ -5,10 +5,13 @@
 //! This file is the lab's API. The tester (`tests/`) and the key/value service
 //! (`kvraft/`) call exactly what is here: keep every public item's name and signature, and
 //! write the bodies. Everything else is yours to design, in this file or in modules you
-//! add: the peer's state, its threads and timers, the RPCs peers send each other (their
-//! message types and method names), the log, how the saved state is encoded, and what
-//! else your `kvraft` needs of it (e.g. for part 4D's reads). [`config`] holds types of
-//! the API, given whole.
+//! add: the peer's state, its threads and timers, the log, how the saved state is
+//! encoded, and what else your `kvraft` needs of it (e.g. for part 4D's reads).
+//! [`config`] and [`messages`] hold types of the API, given whole: the RPCs peers send
+//! each other are [`messages`]' (Figure 2's fields), under the method names
+//! `"Raft.RequestVote"`, `"Raft.AppendEntries"` and `"Raft.InstallSnapshot"` (3E adds
+//! `"Raft.TimeoutNow"`): the tester's conformance probes (`probe_…`) play your peer's
+//! peers with them.
 //!
 //! A service (the tester, or the KV server) creates one [`Raft`] per peer, registers
 //! [`Raft::service`] on the peer's labrpc server, and hands it commands with
@@ -48,6 +51,7 @@
 //! peer.
 
 pub mod config;
+pub mod messages;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -121,7 +125,9 @@ impl Raft {
     }
 
     /// The labrpc service, named `"Raft"`, to register on this peer's server: a handler
-    /// for each RPC your peers send each other (e.g. `"Raft.RequestVote"`).
+    /// for each RPC of [`messages`] — `"RequestVote"` takes a
+    /// [`messages::RequestVoteArgs`] and returns a [`messages::RequestVoteReply`], and so
+    /// on for `"AppendEntries"`, `"InstallSnapshot"` and (3E) `"TimeoutNow"`.
     ///
     /// A handler may be running when the peer is killed, and the tester deletes a
     /// crashed server from the network before it kills it, so no caller sees what such a
