@@ -522,3 +522,66 @@ fn probe_heartbeat_rate_3A() {
         },
     );
 }
+
+#[test]
+fn probe_counts_only_votes_of_its_term_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): a candidate counts only votes of its term",
+        |p| {
+            // Server 1 holds its answer to the first campaign until the peer campaigns again,
+            // then grants that old request; server 2 refuses everything.
+            let (again_tx, again_rx) = crossbeam_channel::bounded::<u64>(1);
+            let first = std::sync::Mutex::new(None::<u64>);
+            p.on_vote(move |j, args| {
+                let mut first_term = first.lock().unwrap();
+                if j == 1 && first_term.is_none() {
+                    *first_term = Some(args.term);
+                    drop(first_term);
+                    let _ = again_rx.recv_timeout(ELECTION_WITHIN * 2);
+                    return RequestVoteReply {
+                        term: args.term,
+                        vote_granted: true,
+                    };
+                }
+                if j == 1 && *first_term != Some(args.term) {
+                    let _ = again_tx.try_send(args.term);
+                }
+                RequestVoteReply {
+                    term: args.term,
+                    vote_granted: false,
+                }
+            });
+            let mark = p.mark();
+            let Some(first) = p.wait_campaign(mark, ELECTION_WITHIN) else {
+                p.broke(&rules::START_ELECTION, "server 0 never campaigned");
+            };
+            let again = p.wait_sent(
+                mark,
+                ELECTION_WITHIN,
+                |s| matches!(s, Sent::Vote(1, a) if a.term > first.term),
+            );
+            let Some(Sent::Vote(_, again)) = again else {
+                p.broke(
+                    &rules::START_ELECTION,
+                    format!("server 0 campaigned in term {} and never again", first.term),
+                );
+            };
+            let t0 = Instant::now();
+            while t0.elapsed() < WATCH_FOR {
+                if let (term, true) = p.state() {
+                    p.broke(
+                        &rules::WIN_ELECTION,
+                        format!(
+                            "server 0 became leader of term {term} counting a vote that server 1 \
+                         granted in term {} (its only other vote): votes count only in the term \
+                         they were asked for",
+                            first.term
+                        ),
+                    );
+                }
+                p.sleep(Duration::from_millis(10));
+            }
+            let _ = again;
+        },
+    );
+}
