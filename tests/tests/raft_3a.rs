@@ -555,17 +555,13 @@ fn probe_counts_only_votes_of_its_term_3A() {
             let Some(first) = p.wait_campaign(mark, ELECTION_WITHIN) else {
                 p.broke(&rules::START_ELECTION, "server 0 never campaigned");
             };
-            let again = p.wait_sent(
-                mark,
-                ELECTION_WITHIN,
-                |s| matches!(s, Sent::Vote(1, a) if a.term > first.term),
-            );
-            let Some(Sent::Vote(_, again)) = again else {
+            let again = |s: &Sent| matches!(s, Sent::Vote(1, a) if a.term > first.term);
+            if p.wait_sent(mark, ELECTION_WITHIN, again).is_none() {
                 p.broke(
                     &rules::START_ELECTION,
                     format!("server 0 campaigned in term {} and never again", first.term),
                 );
-            };
+            }
             let t0 = Instant::now();
             while t0.elapsed() < WATCH_FOR {
                 if let (term, true) = p.state() {
@@ -581,7 +577,6 @@ fn probe_counts_only_votes_of_its_term_3A() {
                 }
                 p.sleep(Duration::from_millis(10));
             }
-            let _ = again;
         },
     );
 }
