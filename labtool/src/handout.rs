@@ -42,10 +42,14 @@ pub const OPEN_DIR: &str = "labtool/open";
 /// with it.
 const OPEN_CRATES: [(&str, char); 2] = [("raft", '3'), ("kvraft", '4')];
 
-/// Files of an open crate that the open level keeps as they are: the messages between
-/// the peers and between the clerk and the servers, which the tester sends too (the
-/// conformance probes play a peer's peers with them).
-const OPEN_KEPT: [&str; 2] = ["raft/src/messages.rs", "kvraft/src/rpc.rs"];
+/// Files of an open crate that the open level keeps as they are: the configuration types
+/// of part 3E, and the messages between the peers and between the clerk and the servers,
+/// which the tester sends too (the conformance probes play a peer's peers with them).
+const OPEN_KEPT: [&str; 3] = [
+    "raft/src/config.rs",
+    "raft/src/messages.rs",
+    "kvraft/src/rpc.rs",
+];
 
 /// How much of the solution a handout gives away.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

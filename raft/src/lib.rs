@@ -19,10 +19,11 @@
 //!   and §7, free of threads and clocks;
 //! - `peer`: the thread that owns a node and carries out its effects (persist, answer,
 //!   send, apply), and the labrpc service;
-//! - [`config`]: cluster configurations and their quorums (3E);
-//! - [`read`]: reads without the log: leases and their errors (4D);
-//! - [`log`], [`messages`], [`persist`]: the log with its snapshot cut, the RPCs, and the
-//!   encoding of the persistent state.
+//! - [`config`]: cluster configurations and why a change was refused (3E); `quorum`:
+//!   what counts as a majority of a configuration, joint ones included;
+//! - [`read`]: reads without the log: leases (4D);
+//! - [`log`], [`messages`], [`persist`]: the log with its snapshot cut, the RPCs (and why
+//!   a read index was refused), and the encoding of the persistent state.
 //!
 //! Logging goes through the `log` crate at debug level with one target per topic
 //! (`raft::vote`, `raft::append`, `raft::commit`, `raft::leader`, `raft::term`,
@@ -35,6 +36,7 @@ pub mod messages;
 pub mod node;
 mod peer;
 pub mod persist;
+mod quorum;
 pub mod read;
 
 use std::collections::BTreeSet;
