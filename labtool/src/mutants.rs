@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::pool;
 use crate::run::{self, Launch, Outcome, RunResult, Scratch};
-use crate::suite::{self, Profile, Suite};
+use crate::suite::{self, Profile, TestCase};
 use crate::table::{self, Align};
 
 /// Where the catalogue lives in the workspace unless `--catalogue` says otherwise.
@@ -260,7 +260,7 @@ fn sync_copy(root: &Path, copy: &Path) -> Result<(), String> {
 }
 
 /// Runs the mutated copy until a test fails: the mutant's part (up to `runs` passes),
-/// then each later part of its lab once, until a randomized test too has failed.
+/// then, if no randomized test has failed yet, the later parts of its lab at once.
 fn judge(
     mutant: &Mutant,
     copy: &Path,
@@ -288,51 +288,58 @@ fn judge(
         .find(|lab| lab.contains(&mutant.part.as_str()))
         .expect("load checked the part");
     let own = lab.iter().position(|p| *p == mutant.part).unwrap_or(0);
-    for (k, part) in lab[own..].iter().enumerate() {
-        let passes = if k == 0 { opts.runs } else { 1 };
-        for _ in 0..passes {
-            verdict.parts_run.push((*part).to_owned());
-            let failures = run_part(&suite, part, opts.workers, logs, scratch);
-            let first = |probes: bool| {
-                failures
-                    .iter()
-                    .filter(|r| probes || !r.test.starts_with("probe_"))
-                    .min_by(|a, b| a.secs.total_cmp(&b.secs))
-                    .map(|r| Kill {
-                        part: (*part).to_owned(),
-                        test: r.test.clone(),
-                        secs: r.secs,
-                        message: r.outcome.reason().unwrap_or("failed").to_owned(),
-                        hint: hint_in(&r.log),
-                    })
-            };
-            verdict.killed = verdict.killed.take().or_else(|| first(true));
-            verdict.killed_without_probes = verdict
-                .killed_without_probes
-                .take()
-                .or_else(|| first(false));
-            if !failures.is_empty() {
-                break;
-            }
-        }
-        if verdict.killed_without_probes.is_some() {
+    let is_probe = |name: &str| name.starts_with("probe_");
+    let record = |verdict: &mut Verdict, failures: &[RunResult]| {
+        let first = |probes: bool| {
+            failures
+                .iter()
+                .filter(|r| probes || !is_probe(&r.test))
+                .min_by(|a, b| a.secs.total_cmp(&b.secs))
+                .map(|r| Kill {
+                    part: suite::part_of(&r.test).unwrap_or_default(),
+                    test: r.test.clone(),
+                    secs: r.secs,
+                    message: r.outcome.reason().unwrap_or("failed").to_owned(),
+                    hint: hint_in(&r.log),
+                })
+        };
+        verdict.killed = verdict.killed.take().or_else(|| first(true));
+        verdict.killed_without_probes = verdict
+            .killed_without_probes
+            .take()
+            .or_else(|| first(false));
+    };
+    // Its own part, up to `runs` passes.
+    for _ in 0..opts.runs {
+        verdict.parts_run.push(mutant.part.clone());
+        let failures = run_tests(suite.part(&mutant.part), opts.workers, logs, scratch);
+        record(&mut verdict, &failures);
+        if !failures.is_empty() {
             break;
         }
+    }
+    // The later parts of its lab, all at once: for a kill if it has none, or for a kill by
+    // a randomized test if only probes killed it.
+    if verdict.killed_without_probes.is_none() && own + 1 < lab.len() {
+        let later = &lab[own + 1..];
+        let probes_too = verdict.killed.is_none();
+        let tests: Vec<TestCase> = later
+            .iter()
+            .flat_map(|part| suite.part(part))
+            .filter(|t| probes_too || !is_probe(&t.name))
+            .collect();
+        verdict.parts_run.push(later.join("+"));
+        let failures = run_tests(tests, opts.workers, logs, scratch);
+        record(&mut verdict, &failures);
     }
     Ok(verdict)
 }
 
-/// Runs every test of `part` once, `workers` at a time; the runs that failed.
-fn run_part(
-    suite: &Suite,
-    part: &str,
-    workers: usize,
-    logs: &Path,
-    scratch: &Path,
-) -> Vec<RunResult> {
+/// Runs each of `tests` once, `workers` at a time; the runs that failed.
+fn run_tests(tests: Vec<TestCase>, workers: usize, logs: &Path, scratch: &Path) -> Vec<RunResult> {
     let failed = Mutex::new(Vec::new());
     pool::run(
-        suite.part(part),
+        tests,
         workers,
         |case| {
             let launch = Launch {
