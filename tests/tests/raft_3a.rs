@@ -587,3 +587,25 @@ fn probe_counts_only_votes_of_its_term_3A() {
         },
     );
 }
+
+#[test]
+fn probe_a_stale_append_changes_nothing_3A() {
+    Probe::peers(3).run(
+        "Probe (3A): an AppendEntries of an older term changes nothing",
+        |p| {
+            let term = p.elect();
+            let reply = p.append_entries(1, append(term - 1, 1, (0, 0), Vec::new(), 0));
+            let (now, leader) = p.state();
+            if reply.success || reply.term != term || (now, leader) != (term, true) {
+                p.broke(
+                &rules::APPEND_STALE_TERM,
+                format!(
+                    "server 0, leader of term {term}, answered an AppendEntries of term {} with \
+                     {reply:?} and now says term {now}, leader {leader}",
+                    term - 1
+                ),
+            );
+            }
+        },
+    );
+}
