@@ -653,11 +653,11 @@ fn probe_leader_sends_new_entries_3B() {
             match sent {
                 Some(Sent::Append(_, a))
                     if a.term == term
-                        && a.prev_log_index == 0
+                        && (a.prev_log_index, a.prev_log_term) == (0, 0)
                         && a.entries == [Entry::new(term, b"x".to_vec())] => {}
                 other => p.broke(
                     &rules::REPLICATE,
-                    format!("expected server 0 to send server {j} the entry it appended (index 1, term {term}, after index 0); it sent {other:?}"),
+                    format!("expected server 0 to send server {j} the entry it appended (index 1, term {term}, after index 0 of term 0); it sent {other:?}"),
                 ),
             }
         }

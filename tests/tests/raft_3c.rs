@@ -445,7 +445,9 @@ fn figure8_scripted_3C() {
 
 #[test]
 fn probe_saves_its_vote_before_answering_3C() {
-    Probe::peers(3).run("Probe (3C): saves its vote before answering", |p| {
+    Probe::peers(4).run("Probe (3C): saves its vote before answering", |p| {
+        // Term 100 first, from a leader: the vote is then the only change to save.
+        p.append_entries(3, append(100, 3, (0, 0), Vec::new(), 0));
         p.request_vote(1, vote(100, 1, (0, 0)));
         p.crash_after_last_reply();
         let reply = p.request_vote(2, vote(100, 2, (0, 0)));
@@ -480,6 +482,8 @@ fn probe_saves_its_term_before_answering_3C() {
 #[test]
 fn probe_saves_its_log_before_answering_3C() {
     Probe::peers(3).run("Probe (3C): saves its log before answering", |p| {
+        // Term 5 first, from its leader: the entries are then the only change to save.
+        p.append_entries(1, append(5, 1, (0, 0), Vec::new(), 0));
         p.give_log(1, 5, entries(5, 1, 3));
         p.crash_after_last_reply();
         let reply = p.append_entries(1, append(5, 1, (3, 5), Vec::new(), 3));
