@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use tests::harness::join;
-use tests::probe::{ELECTION_WITHIN, Probe, append, applied, entries, rules, vote};
+use tests::probe::{ELECTION_WITHIN, PROMPTLY, Probe, Sent, append, applied, entries, rules, vote};
 use tests::raft::{Cmd, ELECTION_TIMEOUT, RaftTest};
 
 #[test]
@@ -506,13 +506,14 @@ fn probe_saves_its_term_and_vote_before_campaigning_3C() {
     Probe::peers(3).run(
         "Probe (3C): saves its term and vote before asking for votes",
         |p| {
-            p.watch_next_campaign();
+            p.watch_next_send(|s| matches!(s, Sent::Vote(..)));
             if p.wait_campaign(p.mark(), ELECTION_WITHIN).is_none() {
                 p.broke(&rules::START_ELECTION, "server 0 never campaigned");
             }
-            let Some(asked) = p.crash_as_it_campaigned() else {
+            let Some(Sent::Vote(_, args)) = p.crash_as_it_sent() else {
                 p.broke(&rules::START_ELECTION, "server 0 never sent a RequestVote");
             };
+            let asked = args.term;
             let (term, _) = p.state();
             if term < asked {
                 p.broke(
@@ -530,6 +531,38 @@ fn probe_saves_its_term_and_vote_before_campaigning_3C() {
                     format!(
                         "server 0 campaigned in term {asked}, crashed as its request left, and \
                      after the restart voted for candidate 1 in that term"
+                    ),
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn probe_leader_saves_entries_before_sending_them_3C() {
+    Probe::peers(3).run(
+        "Probe (3C): a leader saves new entries before sending them",
+        |p| {
+            let term = p.elect();
+            p.watch_next_send(|s| matches!(s, Sent::Append(_, a) if !a.entries.is_empty()));
+            let mark = p.mark();
+            p.start(b"x");
+            let carries = |s: &Sent| matches!(s, Sent::Append(_, a) if !a.entries.is_empty());
+            if p.wait_sent(mark, PROMPTLY, carries).is_none() || p.crash_as_it_sent().is_none() {
+                p.broke(
+                    &rules::REPLICATE,
+                    "server 0, leader, never sent its new entry",
+                );
+            }
+            // Restarted, it hears from a leader of its own term that index 1 is committed.
+            let reply = p.append_entries(1, append(term, 1, (1, term), Vec::new(), 1));
+            if !reply.success {
+                p.broke(
+                    &rules::PERSIST_BEFORE_SEND,
+                    format!(
+                        "server 0, leader of term {term}, sent its entry at index 1 to a follower, \
+                     crashed as the request left, and after the restart no longer held it: \
+                     {reply:?}"
                     ),
                 );
             }

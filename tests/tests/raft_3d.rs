@@ -400,6 +400,29 @@ fn probe_leader_sends_its_snapshot_3D() {
                 ),
             ),
         }
+        // Server 1 took it: the leader goes on from index 6, without sending it again
+        // (twice at most, should a heartbeat leave before the first reply is in).
+        let after = |s: &Sent| matches!(s, Sent::Append(1, a) if a.prev_log_index >= 5);
+        let t0 = std::time::Instant::now();
+        let went_on = p.wait_sent(mark, PROMPTLY, after).is_some();
+        p.sleep(PROMPTLY);
+        let snapshots = p
+            .sent_since(mark)
+            .iter()
+            .filter(|s| matches!(s, Sent::Snapshot(1, _)))
+            .count();
+        if !went_on || snapshots > 2 {
+            p.broke(
+                &rules::SNAPSHOT_REPLY,
+                format!(
+                    "server 1 took server 0's snapshot through index 5; in the next {:.1} s \
+                     server 0 sent it {snapshots} InstallSnapshot requests, and {} after \
+                     index 5",
+                    t0.elapsed().as_secs_f64(),
+                    if went_on { "went on" } else { "nothing" }
+                ),
+            );
+        }
     });
 }
 
@@ -426,5 +449,31 @@ fn probe_leader_sends_the_entries_after_its_snapshot_3D() {
                 ),
             ),
         }
+    });
+}
+
+#[test]
+fn probe_snapshot_keeps_its_last_entrys_term_3D() {
+    let title = "Probe (3D): a snapshot keeps the term of its last entry";
+    Probe::peers(3).run(title, |p| {
+        p.give_log(1, 5, entries(5, 1, 5));
+        p.append_entries(1, append(5, 1, (5, 5), Vec::new(), 5));
+        p.expect_applied(&rules::FOLLOWER_COMMIT, "leaderCommit 5", &applied(5, 1, 5));
+        // A leader of term 6 takes over; the service snapshots through index 5 (term 5).
+        p.append_entries(2, append(6, 2, (5, 5), Vec::new(), 5));
+        p.snapshot(5);
+        let reply = p.append_entries(2, append(6, 2, (5, 5), entries(6, 6, 6), 6));
+        if !reply.success {
+            p.broke(
+                &rules::SNAPSHOT_INDICES,
+                format!(
+                    "server 0 snapshotted through index 5, an entry of term 5, while in term \
+                     6; then it refused entries after index 5 of term 5: {reply:?}"
+                ),
+            );
+        }
+        let mut want = applied(5, 1, 5);
+        want.push((6, b"c6.6".to_vec()));
+        p.expect_applied(&rules::SNAPSHOT_INDICES, "after index 6", &want);
     });
 }

@@ -297,7 +297,7 @@ impl ProbeSetup {
             outbox: Arc::default(),
             ends: Mutex::new(Vec::new()),
             saved_at_reply: Arc::new(Mutex::new(None)),
-            saved_at_campaign: Arc::default(),
+            saved_at_send: Arc::default(),
             incarnations: AtomicU64::new(0),
         });
         for j in 1..self.servers {
@@ -319,9 +319,9 @@ pub struct Probe {
     ends: Mutex<Vec<Option<ClientEnd>>>,
     /// What the peer under test had saved when its handlers last returned a reply.
     saved_at_reply: Arc<Mutex<Option<Persister>>>,
-    /// Armed by [`Probe::watch_next_campaign`]: the term of the first RequestVote the
-    /// peer sent after that, and what it had saved as it sent it.
-    saved_at_campaign: Arc<Mutex<Watch<(u64, Persister)>>>,
+    /// Armed by [`Probe::watch_next_send`]: the first request the peer sent after that
+    /// which the probe wanted, and what the peer had saved as it sent it.
+    saved_at_send: Arc<Mutex<SendWatch>>,
     incarnations: AtomicU64,
 }
 
@@ -365,20 +365,21 @@ impl Probe {
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
         let calls = Arc::clone(self.group().calls());
         let (applies, saved) = (Arc::clone(&self.applies), Arc::clone(&self.saved_at_reply));
-        let campaign = Arc::clone(&self.saved_at_campaign);
+        let watch = Arc::clone(&self.saved_at_send);
         self.group().start_server(UNDER_TEST, |ends, persister| {
             let ends = ends
                 .into_iter()
-                .map(|end| {
-                    let (campaign, persister) = (Arc::clone(&campaign), Arc::clone(&persister));
+                .enumerate()
+                .map(|(to, end)| {
+                    let (watch, persister) = (Arc::clone(&watch), Arc::clone(&persister));
                     end.with_tap(move |method, args| {
-                        if method == "Raft.RequestVote" {
-                            let mut watch = campaign.lock();
-                            if let Watch::Armed = *watch
-                                && let Ok(args) = postcard::from_bytes::<RequestVoteArgs>(args)
-                            {
-                                *watch = Watch::Seen((args.term, persister.copy()));
-                            }
+                        let mut watch = watch.lock();
+                        if let Some(wanted) = watch.wanted
+                            && let Some(sent) = decode_request(to, method, args)
+                            && wanted(&sent)
+                        {
+                            watch.wanted = None;
+                            watch.seen = Some((sent, persister.copy()));
                         }
                     })
                 })
@@ -442,24 +443,26 @@ impl Probe {
         self.peer().snapshot(index, snapshot_of(index));
     }
 
-    /// From now on, remembers what the peer had saved when it sent its next RequestVote.
-    pub fn watch_next_campaign(&self) {
-        *self.saved_at_campaign.lock() = Watch::Armed;
+    /// From now on, remembers what the peer had saved when it sent the next request for
+    /// which `wanted` holds (checked on the peer's thread as the request leaves).
+    pub fn watch_next_send(&self, wanted: fn(&Sent) -> bool) {
+        *self.saved_at_send.lock() = SendWatch {
+            wanted: Some(wanted),
+            seen: None,
+        };
     }
 
-    /// Crashes the peer as it stood when it sent the RequestVote that
-    /// [`Probe::watch_next_campaign`] waited for, and restarts it; returns that request's
-    /// term (`None` if it has not campaigned since).
-    pub fn crash_as_it_campaigned(&self) -> Option<u64> {
-        let Watch::Seen((term, saved)) = std::mem::take(&mut *self.saved_at_campaign.lock()) else {
-            return None;
-        };
+    /// Crashes the peer as it stood when it sent the request that
+    /// [`Probe::watch_next_send`] waited for, and restarts it; returns that request
+    /// (`None` if the peer has not sent it).
+    pub fn crash_as_it_sent(&self) -> Option<Sent> {
+        let (sent, saved) = std::mem::take(&mut *self.saved_at_send.lock()).seen?;
         self.shutdown_server(UNDER_TEST);
         self.persister(UNDER_TEST)
             .save(&saved.read_raft_state(), &saved.read_snapshot());
         self.start_under_test();
         self.connect_all();
-        Some(term)
+        Some(sent)
     }
 
     /// Crashes the peer and restarts it from what it saved.
@@ -746,7 +749,7 @@ impl Probe {
                 format!(
                     "{context}: server 0 applied {} (nothing beyond index {through} is \
                      committed)",
-                    show(&self.applied_commands())
+                    show_applied(&self.applied())
                 ),
             );
         }
@@ -764,13 +767,23 @@ impl Probe {
     }
 }
 
-/// Something a probe waits to see once.
+/// What [`Probe::watch_next_send`] waits for, and what it saw.
 #[derive(Default)]
-enum Watch<T> {
-    #[default]
-    Off,
-    Armed,
-    Seen(T),
+struct SendWatch {
+    wanted: Option<fn(&Sent) -> bool>,
+    seen: Option<(Sent, Persister)>,
+}
+
+/// A request of the lab's messages as it leaves the peer for server `to`.
+fn decode_request(to: usize, method: &str, args: &[u8]) -> Option<Sent> {
+    match method {
+        "Raft.RequestVote" => postcard::from_bytes(args).ok().map(|a| Sent::Vote(to, a)),
+        "Raft.AppendEntries" => postcard::from_bytes(args).ok().map(|a| Sent::Append(to, a)),
+        "Raft.InstallSnapshot" => postcard::from_bytes(args)
+            .ok()
+            .map(|a| Sent::Snapshot(to, a)),
+        _ => None,
+    }
 }
 
 /// A scripted leader's heartbeats; they stop when this drops.
@@ -836,6 +849,21 @@ pub fn show(commands: &[(u64, Vec<u8>)]) -> String {
     let shown: Vec<String> = commands
         .iter()
         .map(|(index, command)| format!("{index}: {}", String::from_utf8_lossy(command)))
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// What the peer applied as a failure message shows it: `[snapshot through 10, 11: c5.11]`.
+pub fn show_applied(applied: &[ApplyMsg]) -> String {
+    let shown: Vec<String> = applied
+        .iter()
+        .map(|m| match m {
+            ApplyMsg::Command { index, command } => {
+                format!("{index}: {}", String::from_utf8_lossy(command))
+            }
+            ApplyMsg::Snapshot { index, .. } => format!("snapshot through {index}"),
+            ApplyMsg::Config { index, config } => format!("{index}: configuration {config}"),
+        })
         .collect();
     format!("[{}]", shown.join(", "))
 }

@@ -179,10 +179,10 @@ rule!(
 
 rule!(
     PERSIST_BEFORE_SEND,
-    "Figure 2, State (currentTerm and votedFor are persistent) and §5.2",
-    "a candidate increments its term and votes for itself, and must remember both after a \
-     crash: saved before it asks for votes, or a restarted candidate can vote again in the \
-     term it campaigned in"
+    "Figure 2, State (currentTerm, votedFor and log[] are persistent) and §5.2",
+    "what a request reveals is saved before it leaves: a candidate's new term and its vote \
+     for itself before it asks for votes, a leader's new entries before it sends them — or \
+     after a crash a server can vote twice in a term, or lose an entry a majority holds"
 );
 
 // ----- snapshots -------------------------------------------------------------------------
@@ -208,6 +208,12 @@ rule!(
     "§7 (log compaction)",
     "the leader must occasionally send snapshots to followers that lag behind: when it has \
      already discarded the next log entry that it needs to send to a follower"
+);
+rule!(
+    SNAPSHOT_REPLY,
+    "§7 (log compaction), with Figure 2's leader rules",
+    "once a follower has taken the leader's snapshot, its nextIndex is the snapshot's last \
+     index + 1: the leader goes on with the entries after it"
 );
 rule!(
     SNAPSHOT_INDICES,
