@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use kvraft::Error;
 use tests::harness::set_within;
 use tests::kv::{ELECTION_TIMEOUT, KvTest};
 
@@ -186,4 +187,31 @@ fn persist_partition_unreliable_linearizable_4B() {
         .partitions()
         .random_keys()
         .run(|ts| ts.generic_test());
+}
+
+/// Not in Go's suite: a put with a version above 0 on a missing key is refused with
+/// ErrNoKey, and creates nothing (none of Go's workloads makes one, so a server that
+/// creates the key anyway passes all of them).
+#[test]
+fn put_of_a_missing_key_4B() {
+    KvTest::setup("4B a put above version 0 of a missing key")
+        .clients(1)
+        .servers(3)
+        .run(|ts| {
+            let ck = ts.make_clerk();
+            match ts.put(&ck, "missing", "x", 1, 0) {
+                Err(Error::NoKey) => {}
+                other => ts.fatal(format!(
+                    "Put(\"missing\", version 1) of a key that does not exist returned {other:?}, \
+                     not ErrNoKey: only a put of version 0 creates a key"
+                )),
+            }
+            match ts.get(&ck, "missing", 0) {
+                Err(Error::NoKey) => {}
+                other => ts.fatal(format!(
+                    "Get(\"missing\") after a refused put returned {other:?}, not ErrNoKey"
+                )),
+            }
+            ts.check_porcupine();
+        });
 }
