@@ -74,8 +74,16 @@ const HINTS: &[(&str, &str)] = &[
     ),
     (
         "Wrong number of puts",
-        "puts were applied twice or lost: duplicate detection (clerk id and sequence number) \
-         must hold across leader changes, restarts and snapshots",
+        "the key's version is not the number of puts that returned OK: a retried put applied \
+         twice (duplicate detection by clerk id and sequence number must hold across leader \
+         changes, restarts and snapshots), a put lost, or a get answered from a stale state \
+         (a get goes through the log, or a confirmed read index)",
+    ),
+    (
+        "Expected ",
+        "a submitter got another operation's result, or an operation was applied twice or \
+         skipped: the applier hands each result only to the server and submit that started \
+         it, and applies every committed entry once, in order",
     ),
     (
         "logs were not trimmed",
