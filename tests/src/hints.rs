@@ -91,6 +91,20 @@ const HINTS: &[(&str, &str)] = &[
          up to the snapshot",
     ),
     (
+        "too many or few RPCs",
+        "an election took an unusual number of RPCs: one RequestVote per peer per \
+         campaign, at most ten heartbeats a second per follower, and AppendEntries that \
+         followers accept (prevLogIndex and prevLogTerm of the entry before the new ones), \
+         so that nothing is resent over and over (probes: probe_heartbeat_rate_3A, \
+         probe_leader_sends_new_entries_3B)",
+    ),
+    (
+        "too many RPCs",
+        "more RPCs than the work needs: at most ten heartbeats a second per follower, new \
+         entries batched into one AppendEntries per follower, no retry loop without a pause \
+         (probe_heartbeat_rate_3A)",
+    ),
+    (
         "test took longer than",
         "a test that hangs is usually a deadlock (a lock held across an RPC or a channel \
          send) or a wait for something that can no longer happen",
