@@ -290,11 +290,25 @@ fn judge(
     let own = lab.iter().position(|p| *p == mutant.part).unwrap_or(0);
     let is_probe = |name: &str| name.starts_with("probe_");
     let record = |verdict: &mut Verdict, failures: &[RunResult]| {
+        // With the probes: the probe that failed first if any did (its message names the
+        // rule), else the first test that failed. Without: the first randomized test.
         let first = |probes: bool| {
-            failures
-                .iter()
-                .filter(|r| probes || !is_probe(&r.test))
-                .min_by(|a, b| a.secs.total_cmp(&b.secs))
+            let pick = |only_probes: bool| {
+                failures
+                    .iter()
+                    .filter(|r| {
+                        if only_probes {
+                            is_probe(&r.test)
+                        } else {
+                            probes || !is_probe(&r.test)
+                        }
+                    })
+                    .min_by(|a, b| a.secs.total_cmp(&b.secs))
+            };
+            probes
+                .then(|| pick(true))
+                .flatten()
+                .or_else(|| pick(false))
                 .map(|r| Kill {
                     part: suite::part_of(&r.test).unwrap_or_default(),
                     test: r.test.clone(),

@@ -69,8 +69,9 @@ const HINTS: &[(&str, &str)] = &[
     (
         "history is not linearizable",
         "a client saw a result no single order of the operations explains: a get answered \
-         from a stale state, a retried put applied twice, or an acknowledged put lost; the \
-         visualization shows where",
+         from a stale state, a put applied at a version other than the key's, a retried put \
+         applied twice, an acknowledged put lost, or a leader's snapshot not installed in the \
+         state machine; the visualization shows where",
     ),
     (
         "Wrong number of puts",
@@ -103,6 +104,12 @@ const HINTS: &[(&str, &str)] = &[
         "more RPCs than the work needs: at most ten heartbeats a second per follower, new \
          entries batched into one AppendEntries per follower, no retry loop without a pause \
          (probe_heartbeat_rate_3A)",
+    ),
+    (
+        "checkCounter",
+        "the servers' counters are not the operations committed: each committed operation is \
+         applied once on every server, and a snapshot covers exactly the operations applied \
+         to the state it holds, so that a restart continues at its index + 1",
     ),
     (
         "test took longer than",
