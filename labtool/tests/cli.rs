@@ -756,7 +756,12 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
     let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
     assert!(readme.contains("cargo test -- 3A"));
     assert!(readme.contains("This is the *guided* handout"));
-    assert!(!readme.contains('{'), "a placeholder is left: {readme}");
+    for placeholder in ["{what_to_write}", "{logging}", "<!-- logging -->"] {
+        assert!(
+            !readme.contains(placeholder),
+            "{placeholder} is left: {readme}"
+        );
+    }
     // The open level's skeleton is not part of a handout.
     assert!(!out_dir.join("labtool/open").exists());
 }
@@ -794,10 +799,11 @@ fn the_open_handout_keeps_the_api_and_leaves_the_design_to_the_student() {
     let (_tmp, out_dir, out) = handout("handout-open", &["--level", "open"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("open (the API with todo!() bodies): raft, kvraft"));
-    // The API only: no node, peer, log, persist; the clerk's RPCs stay as they are.
+    // The API only: no node, peer, log, persist; the 3E types, the peers' messages and the
+    // clerk's RPCs stay as they are.
     assert_eq!(
         rust_files(&out_dir.join("raft/src")),
-        ["config.rs", "lib.rs"]
+        ["config.rs", "lib.rs", "messages.rs"]
     );
     assert_eq!(
         rust_files(&out_dir.join("kvraft/src")),
@@ -807,6 +813,8 @@ fn the_open_handout_keeps_the_api_and_leaves_the_design_to_the_student() {
         ("raft/src/lib.rs", "labtool/open/raft/src/lib.rs"),
         ("kvraft/src/rsm.rs", "labtool/open/kvraft/src/rsm.rs"),
         ("kvraft/src/rpc.rs", "kvraft/src/rpc.rs"),
+        ("raft/src/config.rs", "raft/src/config.rs"),
+        ("raft/src/messages.rs", "raft/src/messages.rs"),
         ("raft/Cargo.toml", "raft/Cargo.toml"),
         ("tests/src/raft/mod.rs", "tests/src/raft/mod.rs"),
     ] {
