@@ -55,6 +55,9 @@ pub const PROMPTLY: Duration = Duration::from_secs(1);
 /// How long a probe watches for something the peer must not do (apply, lead).
 pub const WATCH_FOR: Duration = Duration::from_millis(500);
 
+/// How long a failing probe looks for a death of the peer before it blames the rule.
+const DEATH_SETTLES: Duration = Duration::from_millis(200);
+
 /// An RPC the peer under test sent to a scripted server.
 #[derive(Clone, Debug)]
 pub enum Sent {
@@ -299,6 +302,7 @@ impl ProbeSetup {
             saved_at_reply: Arc::new(Mutex::new(None)),
             saved_at_send: Arc::default(),
             incarnations: AtomicU64::new(0),
+            started: Mutex::new(Instant::now()),
         });
         for j in 1..self.servers {
             probe.start_scripted(j);
@@ -323,6 +327,8 @@ pub struct Probe {
     /// which the probe wanted, and what the peer had saved as it sent it.
     saved_at_send: Arc<Mutex<SendWatch>>,
     incarnations: AtomicU64,
+    /// When the peer's current incarnation started (to find a panic that stopped it).
+    started: Mutex<Instant>,
 }
 
 tester::derefs_to_core!(Probe => ProbeServer);
@@ -362,6 +368,8 @@ impl Probe {
 
     /// Starts (or restarts) the peer under test from what it saved, and connects it.
     fn start_under_test(&self) {
+        let started = Instant::now();
+        *self.started.lock() = started;
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
         let calls = Arc::clone(self.group().calls());
         let (applies, saved) = (Arc::clone(&self.applies), Arc::clone(&self.saved_at_reply));
@@ -395,7 +403,7 @@ impl Probe {
                 Raft::new(ends, UNDER_TEST, Arc::clone(&persister), tx)
             }));
             let stopping = Arc::new(AtomicBool::new(false));
-            spawn_applier(incarnation, rx, applies, Arc::clone(&stopping));
+            spawn_applier(incarnation, started, rx, applies, Arc::clone(&stopping));
             let service = raft
                 .service()
                 .after_each_reply(move |_| *saved.lock() = Some(persister.copy()));
@@ -408,10 +416,23 @@ impl Probe {
 
     // ----- failing ------------------------------------------------------------------------
 
-    /// Fails the probe: the peer broke `rule`, doing `what` instead.
+    /// Fails the probe: the peer broke `rule`, doing `what` instead — unless the peer
+    /// died (a panic, e.g. a `todo!()`; its handlers then answer nothing useful), which is
+    /// the failure then.
     #[track_caller]
     pub fn broke(&self, rule: &Rule, what: impl Into<String>) -> ! {
-        self.fatal(rule.broken(what))
+        let deadline = Instant::now() + DEATH_SETTLES;
+        loop {
+            self.check_background();
+            let since = *self.started.lock();
+            if let Some(panic) = crate::panics::in_code_under_test(since, Duration::ZERO) {
+                self.fatal(format!("server 0 died: {panic}"));
+            }
+            if Instant::now() >= deadline {
+                self.fatal(rule.broken(what))
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     // ----- the peer under test ------------------------------------------------------------
@@ -924,6 +945,7 @@ fn scripted_service(j: usize, script: Arc<Script>, outbox: Arc<Outbox>) -> Servi
 
 fn spawn_applier(
     incarnation: u64,
+    started: Instant,
     rx: Receiver<ApplyMsg>,
     applies: Arc<Applies>,
     stopping: Arc<AtomicBool>,
@@ -931,7 +953,6 @@ fn spawn_applier(
     thread::Builder::new()
         .name("probe-applier".into())
         .spawn(move || {
-            let started = Instant::now();
             for msg in rx.iter() {
                 applies.record(incarnation, msg);
             }
