@@ -12,8 +12,8 @@
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
+use labrt::thread;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use labrpc::{ClientEnd, RpcError};
@@ -44,7 +44,7 @@ impl Clerk {
         Self {
             servers,
             leader: AtomicUsize::new(0),
-            id: rand::random(),
+            id: labrt::random(),
             seq: AtomicU64::new(0),
         }
     }

@@ -18,15 +18,15 @@
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
-use std::collections::{BTreeSet, HashMap};
+use labrt::thread;
+use labrt::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use labrpc::ClientEnd;
-use parking_lot::{Condvar, Mutex};
+use labrt::channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use labrt::sync::{Condvar, Mutex};
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
 use serde::de::DeserializeOwned;
@@ -66,7 +66,7 @@ struct Applied<R> {
     reply: R,
 }
 
-type Waiters<R> = Mutex<HashMap<u64, Sender<Applied<R>>>>;
+type Waiters<R> = Mutex<BTreeMap<u64, Sender<Applied<R>>>>;
 
 /// How long a read waits for its peer to apply up to the read index (part 4D).
 pub const READ_APPLY_WAIT: Duration = Duration::from_secs(1);
@@ -149,9 +149,9 @@ impl<S: StateMachine> Rsm<S> {
         let rsm = Self {
             raft: Arc::clone(&raft),
             sm: Arc::clone(&sm),
-            origin: rand::random(),
+            origin: labrt::random(),
             next_id: AtomicU64::new(1),
-            waiting: Arc::new(Mutex::new(HashMap::new())),
+            waiting: Arc::new(Mutex::new(BTreeMap::new())),
             stopped: Arc::new(AtomicBool::new(false)),
             progress: Arc::default(),
         };

@@ -14,11 +14,11 @@
 // #![allow(dead_code, unused_imports)]
 // solution:end
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use labrpc::{ClientEnd, Service};
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use persister::Persister;
 use raft::{Raft, ReadError};
 use serde::{Deserialize, Serialize};
@@ -43,9 +43,9 @@ pub enum KvResult {
 /// The replicated state: the data and the duplicate table.
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvState {
-    data: HashMap<String, (String, Version)>,
+    data: BTreeMap<String, (String, Version)>,
     /// Per clerk, its latest put's sequence number and the answer it got.
-    latest_put: HashMap<u64, (u64, Result<(), Error>)>,
+    latest_put: BTreeMap<u64, (u64, Result<(), Error>)>,
 }
 
 impl KvState {

@@ -1,9 +1,9 @@
 //! Null-RPC round trips on a reliable network: latency with one caller, throughput with
 //! 1, 8 and 64 concurrent callers on one end, and a call carrying 4 KiB.
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::hint::black_box;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use labrpc::{ClientEnd, Network, Server, Service};

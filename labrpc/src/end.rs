@@ -3,7 +3,7 @@
 use std::any::type_name;
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, bounded};
+use labrt::channel::{Receiver, bounded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -73,14 +73,19 @@ pub use server::{Server, Service};
 /// random choices).
 pub const SEED_VAR: &str = "RAFTLAB_SEED";
 
-/// The seed named by `RAFTLAB_SEED`, or a fresh random one if it is unset.
+/// The seed named by `RAFTLAB_SEED`, or a fresh random one if it is unset; in a
+/// simulation, the simulation's seed.
 ///
 /// # Panics
 /// If the variable is set but is not a whole number that fits in 64 bits.
 pub fn seed_from_env() -> u64 {
+    // A simulation's one seed drives everything in it, the network's faults included.
+    if let Some(seed) = labrt::sim::seed() {
+        return seed;
+    }
     match std::env::var(SEED_VAR) {
         Ok(text) => parse_seed(&text).unwrap_or_else(|e| panic!("{e}")),
-        Err(std::env::VarError::NotPresent) => rand::random(),
+        Err(std::env::VarError::NotPresent) => labrt::random(),
         Err(std::env::VarError::NotUnicode(raw)) => {
             panic!("{SEED_VAR} must be a whole number from 0 to 18446744073709551615, got {raw:?}")
         }

@@ -14,13 +14,13 @@
 //! incarnation can never answer. Replies already held back by long reordering are on the
 //! wire and still arrive, as in Go.
 
-use std::collections::HashMap;
+use labrt::time::Instant;
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 
 use crate::end::ClientEnd;
 use crate::faults::{Conditions, Fate, call_rng, decide};
@@ -52,9 +52,9 @@ pub(crate) struct Core {
 struct State {
     shut_down: bool,
     conditions: Conditions,
-    ends: HashMap<Arc<str>, EndInfo>,
-    servers: HashMap<String, Arc<Incarnation>>,
-    inflight: HashMap<u64, InFlight>,
+    ends: BTreeMap<Arc<str>, EndInfo>,
+    servers: BTreeMap<String, Arc<Incarnation>>,
+    inflight: BTreeMap<u64, InFlight>,
     next_call: u64,
 }
 
@@ -297,7 +297,10 @@ impl Network {
                 return;
             }
             st.shut_down = true;
-            let failed: Vec<_> = st.inflight.drain().map(|(_, c)| c.deliver).collect();
+            let failed: Vec<_> = std::mem::take(&mut st.inflight)
+                .into_values()
+                .map(|c| c.deliver)
+                .collect();
             (failed, std::mem::take(&mut st.servers))
         };
         for server in servers.values() {

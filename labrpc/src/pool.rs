@@ -2,13 +2,13 @@
 //! worker if there is one and on a new thread otherwise. A handler that blocks for
 //! seconds therefore never delays another RPC. Workers idle for a while exit.
 
+use labrt::thread;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, select, unbounded};
-use parking_lot::Mutex;
+use labrt::channel::{Receiver, Select, Sender, TryRecvError, unbounded};
+use labrt::sync::Mutex;
 
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
@@ -83,16 +83,23 @@ fn next_job(queue: &Receiver<Job>, stopped: &Receiver<()>, idle: &AtomicUsize) -
         return Some(job);
     }
     loop {
-        select! {
-            recv(queue) -> job => return job.ok(),
-            recv(stopped) -> _ => {
+        let mut select = Select::new();
+        let (job, stop) = (select.recv(queue), select.recv(stopped));
+        match select.ready_timeout(IDLE_EXIT) {
+            Ok(i) if i == job => match queue.try_recv() {
+                Ok(job) => return Some(job),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {} // another worker took it
+            },
+            Ok(i) => {
+                debug_assert_eq!(i, stop);
                 if unclaim(idle) {
                     return None;
                 }
                 // A submitter claimed this worker already; its job is on the way.
                 return queue.recv().ok();
             }
-            default(IDLE_EXIT) => {
+            Err(_) => {
                 if unclaim(idle) {
                     return None;
                 }
@@ -110,7 +117,7 @@ fn unclaim(idle: &AtomicUsize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use labrt::time::Instant;
 
     #[test]
     fn a_blocked_job_never_delays_the_next() {

@@ -2,12 +2,12 @@
 //! held-back replies, and the late failures of calls on dead links. Jobs must be quick
 //! (hand work to the pool, complete a call); they run one after another on this thread.
 
+use labrt::thread;
+use labrt::time::Instant;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::thread;
-use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use labrt::channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 

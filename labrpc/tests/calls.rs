@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::thread;
+use labrt::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{after, never, select};
 use labrpc::{Network, RpcError, Server, Service};
+use labrt::channel::Select;
 
 use common::{echo, timed, wired};
 
@@ -41,17 +41,21 @@ fn arguments_are_copies_not_shared_memory() {
 #[test]
 fn call_async_can_be_selected_with_other_channels() {
     let (_net, end, _) = wired(3);
-    let mut slow = end.call_async::<_, u64>("Test.Sleep", &300u64);
-    let mut fast = end.call_async::<_, u64>("Test.Echo", &5u64);
-    let timeout = after(Duration::from_secs(10));
+    let slow = end.call_async::<_, u64>("Test.Sleep", &300u64);
+    let fast = end.call_async::<_, u64>("Test.Echo", &5u64);
     let mut order = Vec::new();
-    for _ in 0..2 {
-        // Each receiver yields one outcome; swap a used one for a channel that never fires.
-        select! {
-            recv(slow) -> r => { order.push(("slow", r.unwrap())); slow = never(); }
-            recv(fast) -> r => { order.push(("fast", r.unwrap())); fast = never(); }
-            recv(timeout) -> _ => panic!("no reply within 10 s"),
+    let mut waiting = vec![("slow", &slow), ("fast", &fast)];
+    while !waiting.is_empty() {
+        // Each receiver yields one outcome; a used one leaves the selection.
+        let mut select = Select::new();
+        for (_, rx) in &waiting {
+            select.recv(rx);
         }
+        let i = select
+            .ready_timeout(Duration::from_secs(10))
+            .expect("no reply within 10 s");
+        let (name, rx) = waiting.remove(i);
+        order.push((name, rx.try_recv().unwrap()));
     }
     assert_eq!(order, [("fast", Ok(5)), ("slow", Ok(300))]);
 }
@@ -323,7 +327,7 @@ fn misuse_of_the_network_verbs_names_the_problem() {
 #[test]
 fn call_with_hands_the_outcome_to_a_callback() {
     let (net, end, _) = wired(17);
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = labrt::channel::unbounded();
     for x in 0..10u64 {
         let tx = tx.clone();
         end.call_with("Test.Echo", &x, move |r: Result<u64, RpcError>| {
@@ -351,7 +355,7 @@ fn after_each_reply_runs_once_the_handler_has_returned_and_before_the_caller_hea
     use std::sync::atomic::{AtomicU64, Ordering};
     let net = Network::with_seed(4);
     let state = Arc::new(AtomicU64::new(0));
-    let seen_after = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen_after = Arc::new(labrt::sync::Mutex::new(Vec::new()));
     let (handler_state, tap_state, seen) = (state.clone(), state.clone(), seen_after.clone());
     let service = Service::new("S")
         .method("Set", move |v: u64| {
@@ -380,7 +384,7 @@ fn a_tap_runs_on_the_callers_thread_before_the_request_leaves() {
     let mut server = Server::new();
     server.add_service(Service::new("S").method("Echo", |v: u64| v));
     net.add_server("s", server);
-    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = Arc::new(labrt::sync::Mutex::new(Vec::new()));
     let caller = thread::current().id();
     let tapped = seen.clone();
     let end = net.make_end("e").with_tap(move |method, args| {

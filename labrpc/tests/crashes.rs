@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::thread;
+use labrt::thread;
 use std::time::Duration;
 
 use labrpc::RpcError;
@@ -15,7 +15,7 @@ fn blocked_call(
     end: &labrpc::ClientEnd,
     runs: &common::Runs,
     ms: u64,
-) -> crossbeam_channel::Receiver<Result<u64, RpcError>> {
+) -> labrt::channel::Receiver<Result<u64, RpcError>> {
     let before = runs.get();
     let rx = end.call_async("Test.Sleep", &ms);
     while runs.get() == before {

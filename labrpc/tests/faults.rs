@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::thread;
+use labrt::thread;
 use std::time::Duration;
 
 use labrpc::{Network, RpcError};
@@ -183,7 +183,7 @@ fn a_seed_reproduces_each_ends_fault_schedule() {
     fn schedule(seed: u64, with_noise: bool) -> (Vec<bool>, Vec<u64>) {
         let (net, end, _) = wired(seed);
         net.set_reliable(false);
-        let arrived = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let arrived = std::sync::Arc::new(labrt::sync::Mutex::new(Vec::new()));
         // A second server that records which call numbers reached it.
         let log = arrived.clone();
         let mut server = labrpc::Server::new();

@@ -267,6 +267,9 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 pub struct Select<'a> {
     inner: crossbeam_channel::Select<'a>,
     waits: Vec<&'a WaitList>,
+    /// Whether each receiver is ready, looked at in order in a simulation (crossbeam picks
+    /// among ready ones at random, which no seed governs).
+    ready: Vec<Box<dyn Fn() -> bool + 'a>>,
 }
 
 impl Default for Select<'_> {
@@ -280,12 +283,18 @@ impl<'a> Select<'a> {
         Select {
             inner: crossbeam_channel::Select::new(),
             waits: Vec::new(),
+            ready: Vec::new(),
         }
     }
 
     /// Adds `r`; returns the index [`Select::ready`] names it by.
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
         self.waits.push(&r.waits.receivers);
+        self.ready.push(Box::new(move || {
+            let mut one = crossbeam_channel::Select::new();
+            one.recv(&r.inner);
+            one.try_ready().is_ok()
+        }));
         self.inner.recv(&r.inner)
     }
 
@@ -310,15 +319,16 @@ impl<'a> Select<'a> {
     fn ready_until(&mut self, deadline: Option<Duration>) -> Result<usize, ReadyTimeoutError> {
         let ctx = sched::current().expect("simulated");
         ctx.sched.point(ctx.tid, "Select::ready");
+        let first_ready = |ready: &[Box<dyn Fn() -> bool + 'a>]| ready.iter().position(|r| r());
         loop {
-            if let Ok(index) = self.inner.try_ready() {
+            if let Some(index) = first_ready(&self.ready) {
                 return Ok(index);
             }
             for waits in &self.waits {
                 waits.register(&ctx);
             }
             if ctx.sched.block(ctx.tid, "Select::ready", deadline) == Wake::TimedOut {
-                return self.inner.try_ready().map_err(|_| ReadyTimeoutError);
+                return first_ready(&self.ready).ok_or(ReadyTimeoutError);
             }
         }
     }

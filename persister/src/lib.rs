@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 
 /// The last saved raft state and snapshot of one peer.
 #[derive(Debug, Default)]

@@ -1,7 +1,7 @@
 //! Behaviour of the persister: atomic saves, copies that do not alias, thread safety.
 
+use labrt::thread;
 use std::sync::Arc;
-use std::thread;
 
 use persister::Persister;
 

@@ -42,9 +42,9 @@ pub mod read;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
 use labrpc::{ClientEnd, Service};
-use parking_lot::Mutex;
+use labrt::channel::Sender;
+use labrt::sync::Mutex;
 use persister::Persister;
 
 pub use config::{ChangeError, Config};
@@ -77,7 +77,7 @@ pub struct Raft {
     events: Sender<peer::Event>,
     published: Arc<peer::Published>,
     persister: Arc<Persister>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    thread: Mutex<Option<labrt::thread::JoinHandle<()>>>,
 }
 
 impl Raft {

@@ -50,7 +50,7 @@
 //! | Lease: within [`crate::read::LEASE`] of a request a quorum answered, no round is needed | [`Node::lease_valid`] | §6.4.1 |
 //! | A follower reads at the index its leader gives | [`Node::known_leader`] (the peer forwards) | §6.4 |
 
-use std::time::{Duration, Instant};
+use labrt::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};

@@ -6,18 +6,18 @@
 //! keeps crashes safe: persist, then answer handlers and callers, then send requests, then
 //! deliver applied messages.
 
+use labrt::thread::{self, JoinHandle};
+use labrt::time::Instant;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use labrpc::{ClientEnd, RpcError, Service};
+use labrt::channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use persister::Persister;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 
 use crate::ApplyMsg;
 use crate::config::{ChangeError, Config};
@@ -135,7 +135,7 @@ pub(crate) fn spawn(
         saved,
         persister.read_snapshot(),
         Instant::now(),
-        rand::random(),
+        labrt::random(),
     )
     .with_initial_voters(initial_voters);
     published.store(node.term(), node.is_leader());
@@ -148,7 +148,7 @@ pub(crate) fn spawn(
         apply,
         events: events.clone(),
         published: Arc::clone(&published),
-        reads: HashMap::new(),
+        reads: BTreeMap::new(),
         next_read: 0,
         published_config: node_config_version,
     };
@@ -258,7 +258,7 @@ struct Peer {
     events: Sender<Event>,
     published: Arc<Published>,
     /// Part 4D: reads the node is confirming, by id, and the next id.
-    reads: HashMap<u64, Sender<Result<u64, ReadError>>>,
+    reads: BTreeMap<u64, Sender<Result<u64, ReadError>>>,
     next_read: u64,
     /// The node's configuration version last published (see [`Node::config_version`]).
     published_config: u64,
@@ -389,7 +389,7 @@ impl Peer {
         }
         // Reads still waiting on a leadership that ended will not be confirmed.
         if !self.node.is_leader() {
-            for (_, asker) in self.reads.drain() {
+            for asker in std::mem::take(&mut self.reads).into_values() {
                 let _ = asker.send(Err(ReadError::Deposed));
             }
         }

@@ -8,12 +8,12 @@
 //! are called thousands of times a second); the harness's watchdog looks for overdue
 //! calls while the test runs and while it tears down ([`crate::harness`]).
 
-use std::collections::HashMap;
+use labrt::time::{Duration, Instant};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use raft::Raft;
 
 /// How long a call into the code under test may take. labrpc answers any call within 7 s
@@ -26,14 +26,14 @@ pub const CALL_LIMIT: Duration = Duration::from_secs(8);
 #[derive(Default)]
 pub struct Calls {
     next: AtomicU64,
-    running: Mutex<HashMap<u64, Running>>,
+    running: Mutex<BTreeMap<u64, Running>>,
 }
 
 struct Running {
     server: usize,
     call: &'static str,
     /// A handle (no allocation); its name is read only for a failure.
-    thread: std::thread::Thread,
+    thread: labrt::thread::Thread,
     since: Instant,
 }
 
@@ -59,7 +59,7 @@ impl Calls {
             Running {
                 server,
                 call,
-                thread: std::thread::current(),
+                thread: labrt::thread::current(),
                 since: Instant::now(),
             },
         );
@@ -152,7 +152,7 @@ mod tests {
         let calls = Calls::default();
         assert_eq!(calls.overdue(Duration::ZERO), None);
         let seen = calls.time(2, "Raft::start", || {
-            std::thread::sleep(Duration::from_millis(20));
+            labrt::thread::sleep(Duration::from_millis(20));
             calls.overdue(Duration::from_millis(10))
         });
         let seen = seen.expect("a call running past the limit is overdue");

@@ -6,12 +6,12 @@
 //! server (with its Raft peer) for Lab 4. The group only needs to start one, kill it, and
 //! reach its Raft peer ([`Incarnation`]).
 
+use labrt::time::{Duration, Instant};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
 
 use crate::calls::{CALL_LIMIT, Calls, TimedRaft};
 use labrpc::{ClientEnd, Network, Service};
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use persister::Persister;
 use raft::{ChangeError, Raft};
 
@@ -180,7 +180,7 @@ impl<P: Incarnation> Group<P> {
         while t0.elapsed() < CHANGE_TIMEOUT {
             check();
             let Some((leader, raft)) = self.connected_leader() else {
-                std::thread::sleep(Duration::from_millis(50));
+                labrt::thread::sleep(Duration::from_millis(50));
                 continue;
             };
             match change(&raft) {
@@ -188,7 +188,7 @@ impl<P: Incarnation> Group<P> {
                 Err(e @ ChangeError::NothingCommittedInTerm { .. }) => {
                     last_refusal = format!("server {leader}: {e}");
                     nudge(&raft);
-                    std::thread::sleep(Duration::from_millis(50));
+                    labrt::thread::sleep(Duration::from_millis(50));
                 }
                 Err(
                     e @ (ChangeError::NotLeader
@@ -197,7 +197,7 @@ impl<P: Incarnation> Group<P> {
                     | ChangeError::TransferInProgress { .. }),
                 ) => {
                     last_refusal = format!("server {leader}: {e}");
-                    std::thread::sleep(Duration::from_millis(20));
+                    labrt::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => return Err(format!("{what}: leader {leader} refused: {e}")),
             }

@@ -15,14 +15,14 @@
 //! Test (3B): basic agreement (reliable network) ... Passed -- 1.2s peers 3 RPCs 16 bytes 4660 cmds 3
 //! ```
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
+use labrt::channel::{Receiver, RecvTimeoutError, bounded};
 
 use crate::calls::CALL_LIMIT;
 use crate::panics;
@@ -186,12 +186,9 @@ impl Drop for Running {
     }
 }
 
-/// How to replay a run: the environment variable that fixes the seed.
+/// How to replay a run (see [`crate::sim::replay_hint`]).
 pub fn seed_hint(seed: u64) -> String {
-    format!(
-        "{}={seed} replays this run's network faults and the tester's random choices",
-        labrpc::SEED_VAR
-    )
+    crate::sim::replay_hint(seed)
 }
 
 /// Runs `body` against `cluster` as the test titled `title` (e.g. `"Test (3A): initial

@@ -18,6 +18,7 @@ pub mod probe;
 pub mod raft;
 pub mod record;
 pub mod rsm;
+pub mod sim;
 pub mod tester;
 pub mod trace;
 pub mod viz;

@@ -5,11 +5,11 @@
 //! server's or applier's, a clerk's, any thread the student spawns — fails the running
 //! test at once ([`in_code_under_test`]). The standard hook still prints every panic.
 
+use labrt::time::Instant;
 use std::collections::VecDeque;
 use std::sync::Once;
-use std::time::Instant;
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 
 /// Panics kept (the oldest are forgotten).
 const KEPT: usize = 64;
@@ -34,7 +34,7 @@ pub fn install() {
                 .unwrap_or("a panic payload that is not a string");
             let panic = Panic {
                 at: Instant::now(),
-                thread: std::thread::current()
+                thread: labrt::thread::current()
                     .name()
                     .unwrap_or("<unnamed>")
                     .to_owned(),
@@ -98,7 +98,7 @@ mod tests {
     fn a_peer_threads_panic_is_found_by_its_name() {
         install();
         let since = Instant::now();
-        std::thread::Builder::new()
+        labrt::thread::Builder::new()
             .name("raft-7".into())
             .spawn(|| panic!("not yet implemented: 3A: something\nsecond line"))
             .unwrap()

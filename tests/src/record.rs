@@ -7,10 +7,10 @@
 //! Recording is cheap: an event is a push onto a vector under a lock, and the events
 //! are rare next to RPCs (the watcher records a peer's state only when it changes).
 
+use labrt::time::Instant;
 use std::sync::Arc;
-use std::time::Instant;
 
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use raft::Config;
 
 use crate::trace;

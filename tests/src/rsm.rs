@@ -3,13 +3,13 @@
 //! `Inc` increments and returns the count, `Null` does nothing, and `Dec` must never be
 //! applied (the tests submit it only where it cannot commit).
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use kvraft::Error;
 use kvraft::rsm::{Rsm, StateMachine};
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use raft::Raft;
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +126,11 @@ impl RsmSetup {
 
     /// Runs the test titled `title` (Go's) on these servers, started and connected.
     pub fn run(self, title: &str, body: impl FnOnce(&RsmTest) + Send + 'static) {
+        tester::run(title, || self.start(), body);
+    }
+
+    /// These servers, started and connected.
+    fn start(self) -> Arc<RsmTest> {
         let test = Arc::new(RsmTest {
             tester: Tester::new(NSRV, true, 0x0072_736d_7465_7374),
             setup: self,
@@ -133,7 +138,7 @@ impl RsmSetup {
             last_counts: Mutex::new(vec![0; NSRV]),
         });
         test.start_servers();
-        tester::run(title, test, body);
+        test
     }
 }
 

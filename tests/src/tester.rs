@@ -7,14 +7,14 @@
 //! A tester (Raft, rsm, KV) holds a [`Tester`], derefs to it, and adds what runs on a
 //! server and its own checks ([`Testing`]); the harness then runs any of them alike.
 
+use labrt::thread;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::thread;
 use std::time::Duration;
 
 use labrpc::Network;
-use parking_lot::Mutex;
+use labrt::sync::Mutex;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -434,10 +434,19 @@ impl<T: Testing> Cluster for T {
     }
 }
 
-/// Runs `body` against `test` as the test titled `title` (see [`harness::run`]).
-pub fn run<T: Testing>(title: &str, test: Arc<T>, body: impl FnOnce(&T) + Send + 'static) {
-    test.set_title(title);
-    harness::run(title, test, body);
+/// Builds the cluster and runs `body` against it as the test titled `title` (see
+/// [`harness::run`]): in real mode, or as one simulation when `RAFTLAB_SIM=1` (see
+/// [`crate::sim`]).
+pub fn run<T: Testing>(
+    title: &str,
+    build: impl FnOnce() -> Arc<T>,
+    body: impl FnOnce(&T) + Send + 'static,
+) {
+    crate::sim::run_in_mode(|| {
+        let test = build();
+        test.set_title(title);
+        harness::run(title, test, body);
+    });
 }
 
 #[cfg(test)]

@@ -29,12 +29,12 @@
 //! most (so `debug!` and `trace!` lines nobody asked for are still dropped by the `log`
 //! macros' level check), and a record costs one string comparison more.
 
+use labrt::time::Instant;
 use std::io::{self, Write};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
 
+use labrt::sync::Mutex;
 use log::{Level, Log, Metadata, Record};
-use parking_lot::Mutex;
 
 use crate::calls::Calls;
 use crate::group::GroupEvent;
@@ -107,10 +107,15 @@ impl Log for Logger {
 /// env_logger as `RUST_LOG` configures it (off when unset), writing each line with
 /// [`write_line`] into the test's captured output, and the timeline's records.
 pub(crate) fn install_logger() {
-    let start = Instant::now();
+    // The time on a line: since the process started, or in a simulation the virtual time
+    // since it began (the same on every replay, and no scheduling point).
+    let start = std::time::Instant::now();
     let env = env_logger::Env::default().filter_or(env_logger::DEFAULT_FILTER_ENV, "off");
     let inner = env_logger::Builder::from_env(env)
-        .format(move |buf, record| write_line(buf, start.elapsed().as_millis(), record))
+        .format(move |buf, record| {
+            let since = labrt::sim::elapsed().unwrap_or_else(|| start.elapsed());
+            write_line(buf, since.as_millis(), record)
+        })
         .is_test(true)
         .build();
     let max_level = inner.filter().max(TIMELINE_LEVEL.to_level_filter());
@@ -516,7 +521,7 @@ mod tests {
         recorder.record(Event::Started(0));
         recorder.record(Event::Started(1));
         // As a peer's thread would log it: no tester in sight.
-        std::thread::spawn(|| {
+        labrt::thread::spawn(|| {
             log::info!(target: "timeline", "S1 T3 wins the election with 2 votes");
             log::warn!(target: "timeline", "S0 steps down: saw a higher term");
             log::debug!(target: "timeline", "S0 T3 not an event: debug level");

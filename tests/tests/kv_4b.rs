@@ -3,8 +3,8 @@
 //! quirks (the "unreliable net, restarts" tests run on a reliable network in Go too).
 #![allow(non_snake_case)]
 
+use labrt::thread;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use kvraft::Error;

@@ -2,7 +2,7 @@
 //! `kvraft1/kvraft_test.go`.
 #![allow(non_snake_case)]
 
-use std::thread;
+use labrt::thread;
 
 use tests::kv::{ELECTION_TIMEOUT, KvTest};
 

@@ -5,7 +5,7 @@
 //! server that breaks their rule. Limits in DESIGN.md.
 #![allow(non_snake_case)]
 
-use std::time::{Duration, Instant};
+use labrt::time::{Duration, Instant};
 
 use kvraft::{Error, Reads};
 use tests::kv::{KvTest, with_cluster};
@@ -26,7 +26,7 @@ fn leader(ts: &KvTest) -> usize {
         if let Some(l) = ts.find_leader() {
             return l;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        labrt::thread::sleep(Duration::from_millis(50));
     }
     ts.fatal("no leader within 5 s")
 }

@@ -62,7 +62,7 @@ fn leader_removes_itself_4E() {
                     if let Some(leader) = ts.find_leader() {
                         break leader;
                     }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    labrt::thread::sleep(std::time::Duration::from_millis(50));
                 };
                 ts.remove_server(leader);
                 ts.shutdown_server(leader);

@@ -1,7 +1,7 @@
 //! Part 3A: leader election. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
-use std::time::{Duration, Instant};
+use labrt::time::{Duration, Instant};
 
 use raft::messages::{AppendEntriesReply, RequestVoteReply};
 use tests::probe::{
@@ -537,7 +537,7 @@ fn probe_counts_only_votes_of_its_term_3A() {
         |p| {
             // Server 1 holds its answer to the first campaign until the peer campaigns again,
             // then grants that old request; server 2 refuses everything.
-            let (again_tx, again_rx) = crossbeam_channel::bounded::<u64>(1);
+            let (again_tx, again_rx) = labrt::channel::bounded::<u64>(1);
             let first = std::sync::Mutex::new(None::<u64>);
             p.on_vote(move |j, args| {
                 let mut first_term = first.lock().unwrap();

@@ -1,9 +1,9 @@
 //! Part 3B: log replication. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
+use labrt::thread;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use raft::messages::{AppendEntriesReply, Entry};
@@ -716,7 +716,7 @@ fn probe_match_index_comes_from_what_was_sent_3B() {
     let title = "Probe (3B): matchIndex follows what the request carried";
     Probe::peers(3).run(title, |p| {
         p.elect();
-        let (release, hold) = crossbeam_channel::bounded::<()>(1);
+        let (release, hold) = labrt::channel::bounded::<()>(1);
         let first = Arc::new(AtomicBool::new(true));
         // Server 2 cannot be reached. Server 1 holds its answer to the first request with
         // an entry until the probe lets it go, and then answers nothing more in time (a

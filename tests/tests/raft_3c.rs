@@ -1,8 +1,8 @@
 //! Part 3C: persistence. Ported from the 6.5840 (2025) `raft1/raft_test.go`.
 #![allow(non_snake_case)]
 
+use labrt::thread;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use tests::harness::join;

@@ -403,7 +403,7 @@ fn probe_leader_sends_its_snapshot_3D() {
         // Server 1 took it: the leader goes on from index 6, without sending it again
         // (twice at most, should a heartbeat leave before the first reply is in).
         let after = |s: &Sent| matches!(s, Sent::Append(1, a) if a.prev_log_index >= 5);
-        let t0 = std::time::Instant::now();
+        let t0 = labrt::time::Instant::now();
         let went_on = p.wait_sent(mark, PROMPTLY, after).is_some();
         p.sleep(PROMPTLY);
         let snapshots = p

@@ -3,8 +3,8 @@
 //! project 3 and etcd's and hashicorp's membership tests, with limits in DESIGN.md.
 #![allow(non_snake_case)]
 
+use labrt::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use raft::ChangeError;
 use tests::raft::{Cmd, ELECTION_TIMEOUT, MAX_LOG_SIZE, RaftTest};
@@ -110,7 +110,7 @@ fn learner_votes_only_when_caught_up_3E() {
 /// time one took.
 fn measure_stall(ts: &RaftTest, change: impl FnOnce()) -> Duration {
     let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
+    labrt::thread::scope(|s| {
         let load = s.spawn(|| {
             let mut longest = Duration::ZERO;
             while !done.load(Ordering::Acquire) {
@@ -244,7 +244,7 @@ fn rolling_replacement_unreliable_3E() {
         |ts| {
             ts.one(1, 3, true);
             let done = AtomicBool::new(false);
-            std::thread::scope(|s| {
+            labrt::thread::scope(|s| {
                 s.spawn(|| {
                     let mut k = 1_000;
                     while !done.load(Ordering::Acquire) {

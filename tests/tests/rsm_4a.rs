@@ -2,8 +2,8 @@
 //! the 6.5840 (2025) `kvraft1/rsm/rsm_test.go`.
 #![allow(non_snake_case)]
 
+use labrt::thread;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use tests::harness::set_within;

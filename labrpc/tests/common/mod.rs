@@ -1,10 +1,10 @@
 //! A small test service and a network wired to it.
 #![allow(dead_code)] // each test file uses part of this
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use labrpc::{ClientEnd, Network, RpcError, Server, Service};
 

@@ -1,7 +1,7 @@
 //! Each rule of Figure 2 and §7, checked on nodes driven by hand: no threads, no network,
 //! time passed in explicitly.
 
-use std::time::{Duration, Instant};
+use labrt::time::{Duration, Instant};
 
 use super::*;
 

@@ -2,9 +2,9 @@
 //! servers, which the test can cut, and every get and put they make recorded with its
 //! call and return time for the linearizability check.
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::atomic::Ordering;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use kvraft::{Clerk, Error, Version};
 use linearizability::Operation;

@@ -2,9 +2,9 @@
 //! keep using it. Changes go through the leader's Raft as in part 3E; a leader that has
 //! committed nothing of its term yet is handed a get, as any client would.
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use super::{ClientResult, KvTest, TestClerk};
 use crate::calls::TimedRaft;

@@ -19,14 +19,14 @@ pub use clerks::TestClerk;
 pub use reads::{ReadStats, with_cluster};
 pub use workloads::ClientResult;
 
+use labrt::time::{Duration, Instant};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use kvraft::{KvServer, Reads, ServerOptions};
+use labrt::sync::Mutex;
 use linearizability::Operation;
 use linearizability::models::versioned_kv::{VersionedKvInput, VersionedKvOutput};
-use parking_lot::Mutex;
 use raft::Raft;
 
 use crate::group::{Incarnation, Started};
@@ -189,7 +189,7 @@ impl KvSetup {
     /// Runs the test on these servers under its Go title.
     pub fn run(self, body: impl FnOnce(&KvTest) + Send + 'static) {
         let title = self.title();
-        tester::run(&title, self.start(), body);
+        tester::run(&title, || self.start(), body);
     }
 }
 

@@ -1,9 +1,9 @@
 //! Part 4D's tools: single gets sent to one server, and a read-heavy workload that
 //! measures what a get costs.
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use kvraft::rpc::{GetArgs, GetReply};
 use kvraft::{Error, Version};

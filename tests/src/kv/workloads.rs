@@ -2,9 +2,9 @@
 //! clients run side by side for a while, a partitioner, and the generic tests built from
 //! them.
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use kvraft::{Error, Version};
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,7 @@ impl KvTest {
         done: &AtomicBool,
     ) -> ClientResult {
         let mut result = ClientResult::default();
-        let mut versions = std::collections::HashMap::<String, Version>::new();
+        let mut versions = std::collections::BTreeMap::<String, Version>::new();
         while !done.load(Ordering::Acquire) {
             let key = if self.setup.randomkeys {
                 &keys[self.rand_below(keys.len() as u64) as usize]

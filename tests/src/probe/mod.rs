@@ -12,14 +12,14 @@
 
 pub mod rules;
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, unbounded};
 use labrpc::{ClientEnd, Service};
-use parking_lot::{Condvar, Mutex, RwLock};
+use labrt::channel::{Receiver, unbounded};
+use labrt::sync::{Condvar, Mutex, RwLock};
 use persister::Persister;
 use raft::messages::{
     AppendEntriesArgs, AppendEntriesReply, Entry, InstallSnapshotArgs, InstallSnapshotReply,
@@ -94,7 +94,7 @@ impl Default for Script {
     /// Servers that refuse every vote and keep their logs as Figure 2's receiver rules say
     /// ([`FollowerLog`]), so that a leader under test sees honest followers.
     fn default() -> Self {
-        let logs: Arc<Mutex<std::collections::HashMap<usize, FollowerLog>>> = Arc::default();
+        let logs: Arc<Mutex<std::collections::BTreeMap<usize, FollowerLog>>> = Arc::default();
         let for_snapshots = Arc::clone(&logs);
         Self {
             votes: RwLock::new(Arc::new(|_, args: &RequestVoteArgs| RequestVoteReply {
@@ -288,6 +288,11 @@ pub struct ProbeSetup {
 impl ProbeSetup {
     /// Runs the probe titled `title` (e.g. `"Probe (3A): votes once per term"`).
     pub fn run(self, title: &str, body: impl FnOnce(&Probe) + Send + 'static) {
+        tester::run(title, || self.start(), body);
+    }
+
+    /// The probe's cluster: scripted servers around the peer under test, connected.
+    fn start(self) -> Arc<Probe> {
         let tester = Tester::new(self.servers, true, 0x7072_6f62_6573);
         let probe = Arc::new(Probe {
             applies: Arc::new(Applies {
@@ -309,7 +314,7 @@ impl ProbeSetup {
         }
         probe.start_under_test();
         probe.connect_all();
-        tester::run(title, probe, body);
+        probe
     }
 }
 

@@ -2,12 +2,12 @@
 //! what the peer applied and checks it against every other peer (Go's `applier` and
 //! `applierSnap`). The records live in [`Applied`], which the checks read.
 
+use labrt::time::Instant;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
-use crossbeam_channel::Receiver;
-use parking_lot::{Condvar, Mutex};
+use labrt::channel::Receiver;
+use labrt::sync::{Condvar, Mutex};
 use raft::ApplyMsg;
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +80,7 @@ impl Applied {
         }
     }
 
-    pub fn lock(&self) -> parking_lot::MutexGuard<'_, AppliedState> {
+    pub fn lock(&self) -> labrt::sync::MutexGuard<'_, AppliedState> {
         self.state.lock()
     }
 

@@ -8,8 +8,8 @@
 //! first, as a service would. Any other refusal, or a change not committed within
 //! [`CHANGE_TIMEOUT`], fails the test.
 
+use labrt::time::{Duration, Instant};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 use raft::{ChangeError, Config};
 

@@ -15,13 +15,13 @@ mod cmd;
 mod membership;
 mod watch;
 
+use labrt::thread;
+use labrt::time::{Duration, Instant};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::unbounded;
+use labrt::channel::unbounded;
 use raft::Raft;
 
 pub use applier::SNAPSHOT_INTERVAL;
@@ -82,7 +82,7 @@ impl RaftSetup {
 
     /// Runs the test titled `title` (Go's) on this cluster.
     pub fn run(self, title: &str, body: impl FnOnce(&RaftTest) + Send + 'static) {
-        tester::run(title, self.start(), body);
+        tester::run(title, || self.start(), body);
     }
 }
 

@@ -9,9 +9,9 @@
 //! It also records each peer's term and leadership, and its role in its own configuration
 //! (part 3E), when they change, for the test's timeline.
 
-use std::collections::HashMap;
+use labrt::thread;
+use std::collections::BTreeMap;
 use std::sync::Weak;
-use std::thread;
 use std::time::Duration;
 
 use super::RaftTest;
@@ -25,9 +25,9 @@ pub fn spawn(test: Weak<RaftTest>) {
     thread::Builder::new()
         .name("raft-watch".into())
         .spawn(move || {
-            let mut leaders = HashMap::new();
-            let mut seen = HashMap::new();
-            let mut roles = HashMap::new();
+            let mut leaders = BTreeMap::new();
+            let mut seen = BTreeMap::new();
+            let mut roles = BTreeMap::new();
             while let Some(test) = test.upgrade() {
                 if test.finished() {
                     return;
@@ -51,8 +51,8 @@ pub fn spawn(test: Weak<RaftTest>) {
 fn check_election_safety(
     test: &RaftTest,
     rafts: &[(usize, TimedRaft)],
-    leaders: &mut HashMap<u64, usize>,
-    seen: &mut HashMap<usize, (u64, bool)>,
+    leaders: &mut BTreeMap<u64, usize>,
+    seen: &mut BTreeMap<usize, (u64, bool)>,
 ) {
     // A peer that is down is forgotten, so its next incarnation's state is recorded even
     // when it comes back with the same term.
@@ -84,7 +84,7 @@ fn check_election_safety(
 fn record_membership(
     test: &RaftTest,
     rafts: &[(usize, TimedRaft)],
-    roles: &mut HashMap<usize, Role>,
+    roles: &mut BTreeMap<usize, Role>,
 ) {
     for (i, raft) in rafts {
         let role = Role::of(&raft.membership(), *i);
