@@ -69,6 +69,10 @@ pub use error::RpcError;
 pub use network::Network;
 pub use server::{Server, Service};
 
+/// The least time a message takes to arrive in a simulation (see `labrt::sim`): a real
+/// network's latency, which real mode gets from the machine.
+pub const SIM_LATENCY: std::time::Duration = std::time::Duration::from_micros(500);
+
 /// The environment variable that seeds new networks (and, by convention, a test's own
 /// random choices).
 pub const SEED_VAR: &str = "RAFTLAB_SEED";

@@ -27,7 +27,7 @@ use crate::faults::{Conditions, Fate, call_rng, decide};
 use crate::pool::Pool;
 use crate::server::{Incarnation, RawHandler, Server};
 use crate::timer::Timer;
-use crate::{RpcError, SEED_VAR};
+use crate::{RpcError, SEED_VAR, SIM_LATENCY};
 
 /// Receives the outcome of a call: the encoded reply or why there is none.
 pub(crate) type Deliver = Box<dyn FnOnce(Result<Vec<u8>, RpcError>) + Send>;
@@ -483,6 +483,7 @@ impl Core {
                 },
                 Some((server, handler)),
             ) => {
+                let (request_delay, reply_delay) = with_sim_latency(request_delay, reply_delay);
                 let request = Request {
                     id,
                     end: Arc::clone(end),
@@ -610,4 +611,21 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     } else {
         "(a panic payload that is not a string)".to_owned()
     }
+}
+
+/// In a simulation every message takes at least [`SIM_LATENCY`] to arrive (in real mode
+/// the machine's own latency, tens of microseconds, plays this part): without it a
+/// request and its reply would take no virtual time at all, and a client looping for
+/// "five seconds" would never stop.
+fn with_sim_latency(
+    request_delay: std::time::Duration,
+    reply_delay: Option<std::time::Duration>,
+) -> (std::time::Duration, Option<std::time::Duration>) {
+    if !labrt::sim::is_simulated() {
+        return (request_delay, reply_delay);
+    }
+    (
+        request_delay.max(SIM_LATENCY),
+        Some(reply_delay.unwrap_or_default().max(SIM_LATENCY)),
+    )
 }
