@@ -34,6 +34,8 @@ pub struct Options {
     pub cpu_limit: Option<f64>,
     pub dir: Option<PathBuf>,
     pub profile: Profile,
+    /// Sim mode: every run a seeded simulation (see `labtool replay`).
+    pub sim: bool,
 }
 
 /// Runs at a time unless `-j` says otherwise. The suites sleep far more than they
@@ -62,6 +64,7 @@ pub fn grade(opts: Options) -> Result<ExitCode, String> {
     let mut graded = Graded {
         workspace: root.display().to_string(),
         profile: opts.profile,
+        sim: opts.sim,
         runs_per_test: opts.runs,
         part_limit_secs: opts.part_limit.as_secs(),
         cpu_limit_secs: opts.cpu_limit,
@@ -204,7 +207,11 @@ fn run_all(
                     seed: rand::random::<u64>() >> 1,
                     log,
                     scratch,
-                    env: Vec::new(),
+                    env: if opts.sim {
+                        vec![(crate::stress::SIM_VAR.to_owned(), "1".to_owned())]
+                    } else {
+                        Vec::new()
+                    },
                 };
                 run::run(&launch, &|| {
                     if interrupt::interrupted() {

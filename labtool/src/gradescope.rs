@@ -62,7 +62,7 @@ fn test_result(g: &Graded, p: &PartReport, index: usize, t: &TestReport) -> serd
             output.push_str(&format!(
                 "seed: {}\nreplay: {}\n",
                 r.seed,
-                replay_command(&t.target, &t.test, r.seed, g.profile)
+                replay_command(&t.target, &t.test, r.seed, g.profile, g.sim)
             ));
         }
         if let Some(tail) = output_tail(&r.log) {

@@ -22,6 +22,7 @@ mod logs;
 mod markers;
 mod mutants;
 mod pool;
+mod replay;
 mod report;
 mod run;
 mod stats;
@@ -74,6 +75,28 @@ enum Command {
         /// RUST_LOG for the runs, e.g. raft=debug (read the logs with `labtool logs`).
         #[arg(long, value_name = "FILTER")]
         log: Option<String>,
+        /// Run in sim mode (RAFTLAB_SIM=1): each run a seeded simulation on a virtual clock,
+        /// fast, and each failure replays exactly from its seed (`labtool replay`).
+        #[arg(long)]
+        sim: bool,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Run one test again in sim mode with a seed, with logs and its HTML timeline; with
+    /// --check, twice, comparing the two runs (trace hash, log output) to show the run is
+    /// deterministic, or where it is not.
+    Replay {
+        /// The test's name (e.g. figure8_unreliable_3C).
+        test: String,
+        /// The seed (from a failure's replay line, or any number).
+        #[arg(long, value_parser = parse_seed)]
+        seed: u64,
+        /// RUST_LOG for the run (default: the Raft peers' and the tester's lines).
+        #[arg(long, value_name = "FILTER", default_value = replay::DEFAULT_LOG)]
+        log: String,
+        /// Run twice and compare.
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         build: BuildArgs,
     },
@@ -109,6 +132,10 @@ enum Command {
         /// a part over it scores nothing. The 6.5840 guidance is about 60 s for all of 3A-3D.
         #[arg(long, value_name = "SECS", value_parser = positive_secs)]
         cpu_limit: Option<f64>,
+        /// Run in sim mode (RAFTLAB_SIM=1): fast and exactly replayable, but CPU is free in
+        /// virtual time, so the speed tests and --cpu-limit judge nothing (see README).
+        #[arg(long)]
+        sim: bool,
         #[command(flatten)]
         build: BuildArgs,
     },
@@ -222,6 +249,12 @@ impl BuildArgs {
     }
 }
 
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a seed (a whole number from 0 to 18446744073709551615)"))
+}
+
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -252,6 +285,7 @@ fn main() -> ExitCode {
             output,
             keep_all,
             log,
+            sim,
             build,
         } => stress::stress(stress::Options {
             tests,
@@ -260,8 +294,23 @@ fn main() -> ExitCode {
             output,
             keep_all,
             log,
+            sim,
             profile: build.profile(),
             dir: build.dir,
+        }),
+        Command::Replay {
+            test,
+            seed,
+            log,
+            check,
+            build,
+        } => replay::replay(replay::Options {
+            test,
+            seed,
+            log,
+            check,
+            dir: build.dir.clone(),
+            profile: build.profile(),
         }),
         Command::Grade {
             parts,
@@ -272,6 +321,7 @@ fn main() -> ExitCode {
             gradescope,
             part_limit,
             cpu_limit,
+            sim,
             build,
         } => grade::grade(grade::Options {
             parts,
@@ -282,6 +332,7 @@ fn main() -> ExitCode {
             gradescope,
             part_limit: Duration::from_secs(part_limit),
             cpu_limit,
+            sim,
             profile: build.profile(),
             dir: build.dir,
         }),

@@ -14,6 +14,8 @@ use crate::table::{self, Align};
 pub struct Graded {
     pub workspace: String,
     pub profile: Profile,
+    /// Whether the runs were simulations (`--sim`).
+    pub sim: bool,
     pub runs_per_test: usize,
     pub part_limit_secs: u64,
     /// `--cpu-limit`: CPU seconds a part may use for one run of each of its tests.
@@ -375,6 +377,7 @@ pub mod fixture {
         Graded {
             workspace: "/w".into(),
             profile: Profile::Release,
+            sim: false,
             runs_per_test: 2,
             part_limit_secs: 600,
             cpu_limit_secs: None,

@@ -25,6 +25,8 @@ pub struct Options {
     pub keep_all: bool,
     /// `RUST_LOG` for the runs.
     pub log: Option<String>,
+    /// Sim mode: every run a seeded simulation, each failure replayable exactly.
+    pub sim: bool,
     pub dir: Option<PathBuf>,
     pub profile: Profile,
 }
@@ -79,11 +81,14 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
             .collect(),
     );
     let results: Mutex<Vec<RunResult>> = Mutex::new(Vec::new());
-    let env: Vec<(String, String)> = opts
+    let mut env: Vec<(String, String)> = opts
         .log
         .iter()
         .map(|f| ("RUST_LOG".to_owned(), f.clone()))
         .collect();
+    if opts.sim {
+        env.push((SIM_VAR.to_owned(), "1".to_owned()));
+    }
 
     pool::run(
         jobs,
@@ -176,9 +181,13 @@ pub fn stress(opts: Options) -> Result<ExitCode, String> {
                     &by_name[r.test.as_str()].target,
                     &r.test,
                     r.seed,
-                    opts.profile
+                    opts.profile,
+                    opts.sim
                 )
             );
+            if opts.sim {
+                println!("    or:     labtool replay {} --seed {}", r.test, r.seed);
+            }
         }
     }
     Ok(if !failures.is_empty() {
@@ -240,15 +249,24 @@ fn report(tests: &[TestCase], tallies: &BTreeMap<String, Tally>, runs: usize) ->
     )
 }
 
-/// The command that runs the test `test` of the binary `target` again with `seed`.
-pub fn replay_command(target: &str, test: &str, seed: u64, profile: Profile) -> String {
+/// The environment variable that selects sim mode in the test process.
+pub const SIM_VAR: &str = "RAFTLAB_SIM";
+
+/// The command that runs the test `test` of the binary `target` again with `seed`: in sim
+/// mode (`sim`), the very same run.
+pub fn replay_command(target: &str, test: &str, seed: u64, profile: Profile, sim: bool) -> String {
     let release = if profile == Profile::Release {
         " --release"
     } else {
         ""
     };
+    let mode = if sim {
+        format!("{SIM_VAR}=1 ")
+    } else {
+        String::new()
+    };
     format!(
-        "{}={seed} cargo test{release} -p {} --test {target} -- {test} --exact --nocapture",
+        "{mode}{}={seed} cargo test{release} -p {} --test {target} -- {test} --exact --nocapture",
         run::SEED_VAR,
         suite::SUITE_PACKAGE,
     )
@@ -370,8 +388,12 @@ mod tests {
     #[test]
     fn the_replay_command_names_seed_target_and_test() {
         assert_eq!(
-            replay_command("raft_3b", "backup_3B", 42, Profile::Release),
+            replay_command("raft_3b", "backup_3B", 42, Profile::Release, false),
             "RAFTLAB_SEED=42 cargo test --release -p tests --test raft_3b -- backup_3B --exact --nocapture"
+        );
+        assert_eq!(
+            replay_command("raft_3b", "backup_3B", 42, Profile::Release, true),
+            "RAFTLAB_SIM=1 RAFTLAB_SEED=42 cargo test --release -p tests --test raft_3b -- backup_3B --exact --nocapture"
         );
     }
 }
