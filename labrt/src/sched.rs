@@ -131,7 +131,7 @@ impl Sched {
         let sched = Arc::new(Sched {
             state: Mutex::new(State {
                 now: Duration::ZERO,
-                rng: SplitMix64(seed ^ 0x5eed_0f_5c4e_d01e),
+                rng: SplitMix64(seed ^ 0x005e_ed0f_5c4e_d01e),
                 threads: vec![Slot {
                     handle: Some(me),
                     ..root
@@ -175,7 +175,7 @@ impl Sched {
         let mut st = self.state.lock();
         st = self.check_stopped(st, tid);
         self.record(&mut st, tid, op);
-        if st.rng.next() % PREEMPT_ONE_IN == 0 {
+        if st.rng.next().is_multiple_of(PREEMPT_ONE_IN) {
             st.threads[tid].status = Status::Runnable;
             self.pass_turn(st, tid);
             return self.state.lock().now;

@@ -38,8 +38,7 @@ fn race() -> Vec<usize> {
     for h in handles {
         h.join().unwrap();
     }
-    let v = order.lock().clone();
-    v
+    order.lock().clone()
 }
 
 #[test]
