@@ -150,19 +150,19 @@ fn print_run(run: &Run, out: &Path, k: usize) {
 /// Where two runs differ: the first scheduling point, else the first line of output
 /// (libtest's own timing line aside).
 fn divergence(a: &Run, b: &Run) -> Option<String> {
-    if let (Some(ta), Some(tb)) = (&a.trace, &b.trace) {
-        if let Some(i) = (0..ta.len().max(tb.len())).find(|&i| ta.get(i) != tb.get(i)) {
-            let show = |t: &Vec<String>| {
-                t.get(i)
-                    .map_or("(the run had ended)".to_owned(), |l| describe_event(l))
-            };
-            return Some(format!(
-                "the schedules part at trace line {}: run 1 {}, run 2 {}",
-                i + 1,
-                show(ta),
-                show(tb)
-            ));
-        }
+    if let (Some(ta), Some(tb)) = (&a.trace, &b.trace)
+        && let Some(i) = (0..ta.len().max(tb.len())).find(|&i| ta.get(i) != tb.get(i))
+    {
+        let show = |t: &Vec<String>| {
+            t.get(i)
+                .map_or("(the run had ended)".to_owned(), |l| describe_event(l))
+        };
+        return Some(format!(
+            "the schedules part at trace line {}: run 1 {}, run 2 {}",
+            i + 1,
+            show(ta),
+            show(tb)
+        ));
     }
     let (la, lb) = (comparable(&a.output), comparable(&b.output));
     let i = (0..la.len().max(lb.len())).find(|&i| la.get(i) != lb.get(i))?;
