@@ -34,6 +34,13 @@ pub fn run_in_mode(test: impl FnOnce()) {
     }
 }
 
+/// What a speed test says in sim mode, where CPU is free and every message takes
+/// `labrpc::SIM_LATENCY` of virtual time: its times measure the simulation, not the code
+/// under test, so it reports them but judges none.
+pub const SPEED_NOT_JUDGED: &str = "sim mode: these times are virtual (CPU is free, each message \
+     takes labrpc::SIM_LATENCY), so they say nothing about the code's speed and no limit is \
+     applied; run in real mode to judge speed";
+
 /// How to replay this run: in sim mode the exact command; in real mode the seed, which
 /// fixes the network's faults and the tester's choices but not the threads' timing.
 pub fn replay_hint(seed: u64) -> String {
