@@ -116,6 +116,25 @@ impl<T> Drop for MutexGuard<'_, T> {
     }
 }
 
+/// A lock for state that is only ever held for a moment, never across a scheduling
+/// point (no labrt call while it is held): logs, records, counters. Taking it is not a
+/// scheduling point, so code that logs and code that does not pass the same points. In a
+/// simulation no other simulated thread can hold it when it is taken (the holder would
+/// have had to reach a scheduling point first); threads of other simulations, or outside
+/// any, hold it only for that moment.
+#[derive(Default)]
+pub struct LeafMutex<T>(parking_lot::Mutex<T>);
+
+impl<T> LeafMutex<T> {
+    pub const fn new(value: T) -> Self {
+        LeafMutex(parking_lot::Mutex::new(value))
+    }
+
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, T> {
+        self.0.lock()
+    }
+}
+
 /// Whether a timed condition wait ended by its timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaitTimeoutResult(bool);

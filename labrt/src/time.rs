@@ -22,6 +22,16 @@ impl Instant {
         }
     }
 
+    /// Now, on the calling thread's clock, without a scheduling point: for logs and
+    /// records, which must not change the run they describe (a run logged and the same
+    /// run unlogged pass the same scheduling points).
+    pub fn observe() -> Instant {
+        match sched::current() {
+            None => Instant(std::time::Instant::now()),
+            Some(ctx) => Instant(ctx.sched.base + ctx.sched.elapsed()),
+        }
+    }
+
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }

@@ -9,7 +9,9 @@
 //! unchanged at both levels. Left out: the checker's own tests, corpus and benchmark,
 //! the solution's unit tests of its own rules, labtool's tests (they grade the
 //! solution), and the design notes, which describe the solution; the README is the
-//! students'.
+//! students'. Added: a `clippy.toml` at the root that flags raw threads, clocks, locks,
+//! channels and randomness in the students' crates and names the `labrt` call to use
+//! instead, and one without rules in each crate handed out whole ([`clippy_files`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +76,13 @@ const ROOT_FILES: [&str; 6] = [
     ".cargo/config.toml",
     ".config/nextest.toml",
 ];
+
+/// The handout's root `clippy.toml`: clippy's `disallowed-methods`, `disallowed-types` and
+/// `disallowed-macros` flag each call of std, parking_lot, crossbeam-channel or rand that
+/// blocks, spawns, reads the clock or draws a random number, with the `labrt` equivalent
+/// as the reason. In sim mode a test runs on labrt alone: a thread that blocks outside it
+/// stalls the simulation.
+const CLIPPY_TOML: &str = include_str!("handout_clippy.toml");
 
 /// The students' README, with `{what_to_write}` and `{logging}` for the level's parts.
 const STUDENT_README: &str = include_str!("handout_readme.md");
@@ -274,6 +283,8 @@ pub fn generate(
             *readme = text.into_bytes();
         }
     }
+    let clippy = clippy_files(&members, &files);
+    files.extend(clippy);
     for (rel, bytes) in &files {
         let path = out.join(rel);
         if let Some(parent) = path.parent() {
@@ -395,6 +406,36 @@ fn open_level(
     kept.extend(skeleton);
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(kept)
+}
+
+/// The handout's `clippy.toml` files: [`CLIPPY_TOML`] at the root, for the crates the
+/// students write ([`OPEN_CRATES`]) and any they add, and one without rules in each crate
+/// handed out whole (labrt itself, labrpc, persister, the tester, the checker, labtool),
+/// which may use std, parking_lot, crossbeam-channel and rand. clippy reads the `clippy.toml`
+/// nearest a crate's manifest, so the root's rules stop there. A file that `files`
+/// already has stays as it is.
+fn clippy_files(members: &[PathBuf], files: &[(PathBuf, Vec<u8>)]) -> Vec<(PathBuf, Vec<u8>)> {
+    let students =
+        |member: &Path| (OPEN_CRATES.iter()).any(|(krate, _)| member == Path::new(krate));
+    let mut clippy = vec![(
+        PathBuf::from("clippy.toml"),
+        CLIPPY_TOML.as_bytes().to_vec(),
+    )];
+    for member in members {
+        if member.as_os_str().is_empty() || students(member) {
+            continue;
+        }
+        let name = member.display();
+        let text = format!(
+            "# `{name}` is given whole, and calls std, parking_lot, crossbeam-channel or rand\n\
+             # where it must. This file, without rules, takes the place here of the clippy.toml\n\
+             # at the root, whose rules on raw threads, clocks, locks, channels and random\n\
+             # numbers are for raft, kvraft and any crate you add.\n"
+        );
+        clippy.push((member.join("clippy.toml"), text.into_bytes()));
+    }
+    clippy.retain(|(rel, _)| !files.iter().any(|(have, _)| have == rel));
+    clippy
 }
 
 /// `items` as a list in words, with its verb: "part 3A is", "parts 3A, 3B and 3C are".
@@ -582,6 +623,60 @@ mod tests {
         }
         assert!(student_readme(Level::Guided).contains("trace!"));
         assert!(!student_readme(Level::Open).contains("trace!"));
+    }
+
+    #[test]
+    fn clippy_toml_points_each_raw_call_at_labrt() {
+        let config: toml::Table = toml::from_str(CLIPPY_TOML).expect("clippy.toml parses");
+        for key in [
+            "disallowed-methods",
+            "disallowed-types",
+            "disallowed-macros",
+        ] {
+            let entries = config[key].as_array().expect("a list");
+            assert!(!entries.is_empty(), "{key} is empty");
+            for entry in entries {
+                let path = entry["path"].as_str().expect("a path");
+                let reason = entry["reason"].as_str().expect("a reason");
+                assert!(reason.contains("labrt::"), "{key}: {path}: {reason}");
+            }
+        }
+        let paths = |key: &str| -> Vec<String> {
+            (config[key].as_array().unwrap().iter())
+                .map(|e| e["path"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for (key, path) in [
+            ("disallowed-methods", "std::thread::spawn"),
+            ("disallowed-methods", "std::thread::sleep"),
+            ("disallowed-methods", "std::time::Instant::now"),
+            ("disallowed-methods", "crossbeam_channel::unbounded"),
+            ("disallowed-methods", "rand::random"),
+            ("disallowed-types", "std::time::Instant"),
+            ("disallowed-types", "parking_lot::Mutex"),
+            ("disallowed-macros", "crossbeam_channel::select"),
+        ] {
+            assert!(paths(key).iter().any(|p| p == path), "{key} lacks {path}");
+        }
+    }
+
+    #[test]
+    fn clippy_rules_stop_at_the_crates_given_whole() {
+        let members: Vec<PathBuf> = ["kvraft", "labrt", "raft", "tests"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let have = vec![(PathBuf::from("tests/clippy.toml"), b"# mine\n".to_vec())];
+        let files = clippy_files(&members, &have);
+        let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            paths,
+            [Path::new("clippy.toml"), Path::new("labrt/clippy.toml")]
+        );
+        assert_eq!(files[0].1, CLIPPY_TOML.as_bytes());
+        let given = String::from_utf8_lossy(&files[1].1);
+        assert!(given.lines().all(|l| l.starts_with('#')), "{given}");
+        assert!(given.contains("`labrt`"), "{given}");
     }
 
     #[test]

@@ -156,6 +156,12 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
     let verdicts = launch
         .scratch
         .join(format!("{}-{}-{nonce}.jsonl", launch.case.name, launch.run));
+    // A simulation's verdict does not depend on the CPU it got (time is virtual): how busy
+    // the machine was says nothing about it, so it is not measured.
+    let simulated = launch
+        .env
+        .iter()
+        .any(|(k, v)| k == crate::stress::SIM_VAR && v == "1");
     let result = |outcome, cpu_secs| RunResult {
         test: launch.case.name.clone(),
         run: launch.run,
@@ -164,10 +170,12 @@ pub fn run(launch: &Launch, stop: &dyn Fn() -> Option<Stop>) -> RunResult {
         cpu_secs,
         machine_busy: MachineTicks::now()
             .zip(ticks_at_start)
-            .and_then(|(now, then)| now.busy_since(&then)),
+            .and_then(|(now, then)| now.busy_since(&then))
+            .filter(|_| !simulated),
         throttled: Throttling::now()
             .zip(throttling_at_start)
-            .and_then(|(now, then)| now.share_since(&then)),
+            .and_then(|(now, then)| now.share_since(&then))
+            .filter(|_| !simulated),
         seed: launch.seed,
         log: launch.log.clone(),
     };

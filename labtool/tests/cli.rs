@@ -764,6 +764,19 @@ fn the_handout_keeps_the_plumbing_and_drops_the_solutions() {
     }
     // The open level's skeleton is not part of a handout.
     assert!(!out_dir.join("labtool/open").exists());
+    // clippy's rules for student code (raw threads, clocks, locks... named with their labrt
+    // equivalents) at the root; the crates given whole have a clippy.toml without them.
+    assert_eq!(
+        std::fs::read(out_dir.join("clippy.toml")).unwrap(),
+        std::fs::read(workspace().join("labtool/src/handout_clippy.toml")).unwrap()
+    );
+    for given in ["labrt", "labrpc", "tests", "labtool", "linearizability"] {
+        let text = std::fs::read_to_string(out_dir.join(given).join("clippy.toml")).unwrap();
+        assert!(!text.contains("disallowed"), "{given}: {text}");
+    }
+    for students in ["raft", "kvraft"] {
+        assert!(!out_dir.join(students).join("clippy.toml").exists());
+    }
 }
 
 /// Generates a handout of the workspace into a fresh folder; the folder and the output.

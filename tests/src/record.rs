@@ -10,7 +10,7 @@
 use labrt::time::Instant;
 use std::sync::Arc;
 
-use labrt::sync::Mutex;
+use labrt::sync::LeafMutex;
 use raft::Config;
 
 use crate::trace;
@@ -112,16 +112,19 @@ impl Recorder {
     /// events the code under test logs among them.
     pub fn new(on: bool) -> Self {
         let start = Instant::now();
-        let events = Arc::new(Mutex::new(Vec::new()));
+        let events = Arc::new(LeafMutex::new(Vec::new()));
         if on {
             trace::register(start, &events);
         }
         Self { start, on, events }
     }
 
-    /// Nanoseconds since the test began.
+    /// Nanoseconds since the test began (no scheduling point: recording must not change
+    /// the run it records).
     pub fn now(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
+        Instant::observe()
+            .saturating_duration_since(self.start)
+            .as_nanos() as u64
     }
 
     pub fn record(&self, event: Event) {

@@ -33,7 +33,7 @@ use labrt::time::Instant;
 use std::io::{self, Write};
 use std::sync::{Arc, Weak};
 
-use labrt::sync::Mutex;
+use labrt::sync::LeafMutex;
 use log::{Level, Log, Metadata, Record};
 
 use crate::calls::Calls;
@@ -51,7 +51,7 @@ pub const TIMELINE_TARGET: &str = "timeline";
 pub const TIMELINE_LEVEL: Level = Level::Info;
 
 /// A test's recorded events, shared with the logger that adds the timeline events.
-pub(crate) type Events = Mutex<Vec<(u64, Event)>>;
+pub(crate) type Events = LeafMutex<Vec<(u64, Event)>>;
 
 /// Where timeline events go: a test's events and when the test began.
 struct Sink {
@@ -60,7 +60,7 @@ struct Sink {
 }
 
 /// The recorders of the tests alive in this process.
-static SINKS: Mutex<Vec<Sink>> = Mutex::new(Vec::new());
+static SINKS: LeafMutex<Vec<Sink>> = LeafMutex::new(Vec::new());
 
 /// Makes `events` (of a test that began at `start`) receive the timeline events logged
 /// from now on, until it is dropped.
@@ -170,7 +170,7 @@ fn previous_links(group: &Arc<Calls>, now: &[Vec<bool>]) -> Vec<Vec<bool>> {
     // Keyed by the group's `Calls`: the weak pointer keeps the allocation, so a later
     // group cannot get the same address while the entry exists.
     type Links = Vec<Vec<bool>>;
-    static LAST: Mutex<Vec<(Weak<Calls>, Links)>> = Mutex::new(Vec::new());
+    static LAST: LeafMutex<Vec<(Weak<Calls>, Links)>> = LeafMutex::new(Vec::new());
     let mut last = LAST.lock();
     last.retain(|(g, _)| g.strong_count() > 0);
     let key = Arc::downgrade(group);
@@ -322,7 +322,9 @@ pub(crate) fn recorded(test_start: Instant, event: &Event) {
             ok,
             detail,
         } => {
-            let now = test_start.elapsed().as_nanos() as u64;
+            let now = Instant::observe()
+                .saturating_duration_since(test_start)
+                .as_nanos() as u64;
             let took = now.saturating_sub(*start) / 1_000_000;
             if *ok {
                 log::info!(target: TESTER_TARGET, "{name} → {detail} (took {took} ms)");
@@ -390,7 +392,9 @@ fn timeline_event(record: &Record) {
     for sink in sinks.iter() {
         if let Some(events) = sink.events.upgrade() {
             let mut events = events.lock();
-            let at = sink.start.elapsed().as_nanos() as u64;
+            let at = Instant::observe()
+                .saturating_duration_since(sink.start)
+                .as_nanos() as u64;
             events.push((at, event.clone()));
         }
     }

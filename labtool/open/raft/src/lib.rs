@@ -6,7 +6,10 @@
 //! (`kvraft/`) call exactly what is here: keep every public item's name and signature, and
 //! write the bodies. Everything else is yours to design, in this file or in modules you
 //! add: the peer's state, its threads and timers, the log, how the saved state is
-//! encoded, and what else your `kvraft` needs of it (e.g. for part 4D's reads).
+//! encoded, and what else your `kvraft` needs of it (e.g. for part 4D's reads). Take
+//! threads, sleeps, the clock, locks, channels and random numbers from `labrt`
+//! (`labrt::thread`, `labrt::time::Instant`, `labrt::sync`, `labrt::channel`,
+//! `labrt::random`), as the tester does, so that a test can also run as a simulation.
 //! [`config`] and [`messages`] hold types of the API, given whole: the RPCs peers send
 //! each other are [`messages`]' (Figure 2's fields), under the method names
 //! `"Raft.RequestVote"`, `"Raft.AppendEntries"` and `"Raft.InstallSnapshot"` (3E adds
@@ -39,7 +42,7 @@
 //!   the peer runs tells the tester the peer died.
 //! - **No panics.** A panic on any thread of the peer fails the test at once, with the
 //!   panic's place and message. Name the peer's main thread `raft-<me>` (with
-//!   `std::thread::Builder::name`) and a failure names its panic first.
+//!   `labrt::thread::Builder::name`) and a failure names its panic first.
 //!
 //! # Logging
 //!
@@ -56,8 +59,8 @@ pub mod messages;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
 use labrpc::{ClientEnd, Service};
+use labrt::channel::Sender;
 use persister::Persister;
 
 pub use config::{ChangeError, Config};
