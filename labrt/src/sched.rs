@@ -22,12 +22,20 @@ pub(crate) const ROOT: usize = 0;
 
 /// At a scheduling point that does not block, the running thread gives up its turn with
 /// probability 1 / `PREEMPT_ONE_IN` (it stays runnable and may be drawn again).
-const PREEMPT_ONE_IN: u64 = 4;
+const PREEMPT_ONE_IN: u64 = 8;
 
 /// A simulation in which the clock has not moved for this many scheduling points has a
 /// thread that keeps running without ever waiting (it polls a flag, a channel or the
 /// clock in a loop): nothing it waits for can change, since nothing else runs long.
 const LIVELOCK_STEPS: u64 = 20_000_000;
+
+/// A thread the watchdog saw stalled (no scheduling point for one of its looks, 5 ms)
+/// this many times, for at least one in [`STALL_SHARE_ONE_IN`] of its scheduling points,
+/// blocks outside labrt: it freezes the simulation each time (every other thread waits
+/// for its turn while the virtual clock stands still). Code between labrt calls takes
+/// microseconds; an OS hiccup stalls a thread now and then, not at every other point.
+const STALLS: u64 = 50;
+const STALL_SHARE_ONE_IN: u64 = 20;
 
 /// Why a blocked thread runs again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +68,9 @@ struct Slot {
     wake: Wake,
     /// The last scheduling point it passed, for messages.
     op: &'static str,
+    /// Scheduling points it passed, and how many came after a slow span of real time.
+    points: u64,
+    slow: u64,
     /// Threads waiting to join this one, with their generation.
     joiners: Vec<(usize, u64)>,
 }
@@ -98,6 +109,12 @@ pub(crate) struct Sched {
     pub progress: AtomicU64,
     /// Set once the simulation failed or ended.
     pub stopped: AtomicBool,
+    /// How long a thread may hold the turn without a scheduling point (see
+    /// [`crate::watchdog`]).
+    pub stuck_limit: Duration,
+    /// Set while a simulated thread computes in real time ([`crate::sim::compute`]): the
+    /// watchdog does not hold it against the thread.
+    pub computing: AtomicBool,
 }
 
 /// A simulated thread's view of its simulation.
@@ -125,7 +142,7 @@ pub(crate) struct Abort;
 
 impl Sched {
     /// A simulation whose root is the calling thread.
-    pub fn new(seed: u64, record_trace: bool) -> Arc<Self> {
+    pub fn new(seed: u64, record_trace: bool, stuck_limit: Duration) -> Arc<Self> {
         let me = std::thread::current();
         let root = Slot::new(me.name().unwrap_or("main").to_owned(), Status::Running);
         let sched = Arc::new(Sched {
@@ -149,6 +166,8 @@ impl Sched {
             base: StdInstant::now(),
             progress: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            stuck_limit,
+            computing: AtomicBool::new(false),
         });
         crate::watchdog::watch(&sched);
         sched
@@ -309,6 +328,33 @@ impl Sched {
         self.state.lock().failure.clone()
     }
 
+    /// The watchdog saw no scheduling point for one of its looks (`look`): counts it
+    /// against the running thread; the message that stops the simulation if the thread
+    /// stalls too often to be the OS's doing.
+    pub fn stalled(&self, look: Duration) -> Option<String> {
+        let mut st = self.state.lock();
+        let running = st.running;
+        let slot = &mut st.threads[running];
+        if slot.status != Status::Running {
+            return None;
+        }
+        slot.slow += 1;
+        (slot.slow >= STALLS && slot.slow * STALL_SHARE_ONE_IN >= slot.points).then(|| {
+            format!(
+                "thread '{}' keeps blocking outside labrt: the watchdog found it stalled, \
+                 holding the turn for {} ms or more without a scheduling point, {} times in \
+                 its {} scheduling points (the last at {}): a std sleep, a std or \
+                 parking_lot lock or a crossbeam channel freezes every other thread of the \
+                 simulation and its clock; use labrt's",
+                slot.name,
+                look.as_millis(),
+                slot.slow,
+                slot.points,
+                slot.op
+            )
+        })
+    }
+
     /// The running thread and the scheduling point it last passed.
     pub fn running(&self) -> (String, &'static str) {
         let st = self.state.lock();
@@ -331,6 +377,7 @@ impl Sched {
         st.steps += 1;
         st.since_clock_moved += 1;
         self.progress.store(st.steps, Ordering::Relaxed);
+        st.threads[tid].points += 1;
         st.threads[tid].op = op;
         let now = st.now.as_nanos() as u64;
         let mut h = st.hash;
@@ -487,6 +534,8 @@ impl Slot {
             pending: false,
             wake: Wake::Notified,
             op: "start",
+            points: 0,
+            slow: 0,
             joiners: Vec::new(),
         }
     }

@@ -10,7 +10,9 @@
 //! when every thread is blocked and none has a deadline (a deadlock), when the clock stops
 //! moving while threads keep running (a livelock: polling without sleeping), or when a
 //! thread runs for 20 s of real time without a scheduling point (blocking outside this
-//! crate, or a busy loop: see [`crate::watchdog`]-style detection in the docs of `run`).
+//! crate, or a busy loop), or when a thread keeps blocking outside this crate for short
+//! spells (found stalled by the watchdog's 5 ms looks 50 times, for at least a twentieth
+//! of its scheduling points: a `std::thread::sleep` in a loop).
 //!
 //! The environment variable [`SIM_VAR`] (`RAFTLAB_SIM=1`) is how a test run asks for sim
 //! mode; [`TRACE_VAR`] names a file to write every scheduling point to, for comparing two
@@ -61,6 +63,26 @@ pub fn elapsed() -> Option<Duration> {
     sched::current().map(|ctx| ctx.sched.elapsed())
 }
 
+/// Runs `f`, a computation that takes real time and makes no labrt call (the tester's
+/// linearizability check), on a simulated thread without the watchdog holding the time
+/// against the thread. Outside a simulation, just runs `f`.
+pub fn compute<T>(f: impl FnOnce() -> T) -> T {
+    let Some(ctx) = sched::current() else {
+        return f();
+    };
+    struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    ctx.sched
+        .computing
+        .store(true, std::sync::atomic::Ordering::Release);
+    let _done = Done(&ctx.sched.computing);
+    f()
+}
+
 /// What a finished simulation did: the same numbers on every run with its seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -100,12 +122,22 @@ pub struct Failure {
 /// simulated already. A panic in `f` propagates (after the simulation is wound up); the
 /// simulation's own failures come back as `Err`.
 pub fn run<T>(seed: u64, f: impl FnOnce() -> T) -> Result<(T, Report), Failure> {
+    run_with_stuck_limit(seed, crate::watchdog::STUCK_LIMIT, f)
+}
+
+/// [`run`], with the real time a thread may hold its turn without a scheduling point
+/// before the simulation is stopped (20 s for [`run`]).
+pub fn run_with_stuck_limit<T>(
+    seed: u64,
+    stuck_limit: Duration,
+    f: impl FnOnce() -> T,
+) -> Result<(T, Report), Failure> {
     assert!(
         !is_simulated(),
         "labrt: sim::run on a thread that is already simulated"
     );
     let trace_file = std::env::var_os(TRACE_VAR);
-    let sched = Sched::new(seed, trace_file.is_some());
+    let sched = Sched::new(seed, trace_file.is_some(), stuck_limit);
     sched::set_current(Some(Ctx {
         sched: std::sync::Arc::clone(&sched),
         tid: ROOT,

@@ -17,12 +17,17 @@ use crate::sched::Sched;
 /// to a few seconds of CPU.
 pub const STUCK_LIMIT: Duration = Duration::from_secs(20);
 
-const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// How often the watchdog looks at every simulation: a simulation whose progress counter
+/// has not moved since the last look has a stalled thread (see [`Sched::stalled`]).
+pub const LOOK_EVERY: Duration = Duration::from_millis(5);
 
 struct Watched {
     sched: Weak<Sched>,
     progress: u64,
     since: Instant,
+    /// The progress at which a stall was last counted: one stall, however long, counts
+    /// once (a long one is the stuck limit's).
+    stall_counted_at: u64,
 }
 
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
@@ -37,6 +42,7 @@ pub(crate) fn watch(sched: &Arc<Sched>) {
         sched: Arc::downgrade(sched),
         progress: u64::MAX,
         since: Instant::now(),
+        stall_counted_at: u64::MAX,
     });
 }
 
@@ -56,7 +62,7 @@ fn start_once() {
 }
 
 fn look() {
-    let mut stuck = Vec::new();
+    let (mut stuck, mut stalling) = (Vec::new(), Vec::new());
     WATCHED.lock().retain_mut(|w| {
         let Some(sched) = w.sched.upgrade() else {
             return false;
@@ -65,23 +71,32 @@ fn look() {
             return false;
         }
         let progress = sched.progress.load(std::sync::atomic::Ordering::Relaxed);
-        if progress != w.progress {
+        if progress != w.progress || sched.computing.load(std::sync::atomic::Ordering::Acquire) {
             w.progress = progress;
             w.since = Instant::now();
-        } else if w.since.elapsed() >= STUCK_LIMIT {
+        } else if w.since.elapsed() >= sched.stuck_limit {
             stuck.push(sched);
             return false;
+        } else if w.stall_counted_at != progress {
+            w.stall_counted_at = progress;
+            if let Some(message) = sched.stalled(LOOK_EVERY) {
+                stalling.push((sched, message));
+                return false;
+            }
         }
         true
     });
+    for (sched, message) in stalling {
+        sched.abort(message);
+    }
     for sched in stuck {
         let (thread, op) = sched.running();
         sched.abort(format!(
-            "thread '{thread}' has run for {} s of real time without reaching a scheduling \
+            "thread '{thread}' has run for {:.1} s of real time without reaching a scheduling \
              point (its last was {op}): in sim mode a thread may block only through labrt \
              (a std/parking_lot lock or channel, a std sleep, or a busy loop stops every \
              other thread of the simulation)",
-            STUCK_LIMIT.as_secs()
+            sched.stuck_limit.as_secs_f64()
         ));
     }
 }

@@ -184,3 +184,46 @@ fn real_mode_is_untouched() {
     assert_eq!(rx.recv(), Ok(5));
     h.join().unwrap();
 }
+
+#[test]
+fn a_thread_stuck_outside_labrt_is_named() {
+    let failure = sim::run_with_stuck_limit(8, Duration::from_secs(1), || {
+        let h = thread::Builder::new()
+            .name("raw-sleeper".into())
+            .spawn(|| std::thread::sleep(Duration::from_secs(3)))
+            .unwrap();
+        let _ = h.join();
+    })
+    .unwrap_err();
+    assert!(
+        failure
+            .message
+            .contains("thread 'raw-sleeper' has run for 1.0 s of real time"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn sleeping_outside_labrt_in_a_loop_is_named() {
+    let failure = sim::run(9, || {
+        let h = thread::Builder::new()
+            .name("raw-ticker".into())
+            .spawn(|| {
+                for _ in 0..200 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    thread::yield_now();
+                }
+            })
+            .unwrap();
+        let _ = h.join();
+    })
+    .unwrap_err();
+    assert!(
+        failure
+            .message
+            .contains("thread 'raw-ticker' keeps blocking outside labrt"),
+        "{}",
+        failure.message
+    );
+}

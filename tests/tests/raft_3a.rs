@@ -538,9 +538,9 @@ fn probe_counts_only_votes_of_its_term_3A() {
             // Server 1 holds its answer to the first campaign until the peer campaigns again,
             // then grants that old request; server 2 refuses everything.
             let (again_tx, again_rx) = labrt::channel::bounded::<u64>(1);
-            let first = std::sync::Mutex::new(None::<u64>);
+            let first = labrt::sync::Mutex::new(None::<u64>);
             p.on_vote(move |j, args| {
-                let mut first_term = first.lock().unwrap();
+                let mut first_term = first.lock();
                 if j == 1 && first_term.is_none() {
                     *first_term = Some(args.term);
                     drop(first_term);
