@@ -29,14 +29,6 @@ const PREEMPT_ONE_IN: u64 = 8;
 /// clock in a loop): nothing it waits for can change, since nothing else runs long.
 const LIVELOCK_STEPS: u64 = 20_000_000;
 
-/// A thread the watchdog saw stalled (no scheduling point for one of its looks, 5 ms)
-/// this many times, for at least one in [`STALL_SHARE_ONE_IN`] of its scheduling points,
-/// blocks outside labrt: it freezes the simulation each time (every other thread waits
-/// for its turn while the virtual clock stands still). Code between labrt calls takes
-/// microseconds; an OS hiccup stalls a thread now and then, not at every other point.
-const STALLS: u64 = 50;
-const STALL_SHARE_ONE_IN: u64 = 20;
-
 /// Why a blocked thread runs again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wake {
@@ -68,9 +60,8 @@ struct Slot {
     wake: Wake,
     /// The last scheduling point it passed, for messages.
     op: &'static str,
-    /// Scheduling points it passed, and how many came after a slow span of real time.
+    /// Scheduling points it passed since the clock last moved.
     points: u64,
-    slow: u64,
     /// Threads waiting to join this one, with their generation.
     joiners: Vec<(usize, u64)>,
 }
@@ -112,6 +103,10 @@ pub(crate) struct Sched {
     /// How long a thread may hold the turn without a scheduling point (see
     /// [`crate::watchdog`]).
     pub stuck_limit: Duration,
+    /// Times the virtual clock moved (read by the watchdog).
+    pub clock_moves: AtomicU64,
+    /// How long, in real time, the clock may stand still while threads run.
+    pub frozen_limit: Duration,
     /// Set while a simulated thread computes in real time ([`crate::sim::compute`]): the
     /// watchdog does not hold it against the thread.
     pub computing: AtomicBool,
@@ -142,7 +137,7 @@ pub(crate) struct Abort;
 
 impl Sched {
     /// A simulation whose root is the calling thread.
-    pub fn new(seed: u64, record_trace: bool, stuck_limit: Duration) -> Arc<Self> {
+    pub fn new(seed: u64, record_trace: bool, limits: crate::sim::Limits) -> Arc<Self> {
         let me = std::thread::current();
         let root = Slot::new(me.name().unwrap_or("main").to_owned(), Status::Running);
         let sched = Arc::new(Sched {
@@ -166,7 +161,9 @@ impl Sched {
             base: StdInstant::now(),
             progress: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
-            stuck_limit,
+            stuck_limit: limits.stuck,
+            clock_moves: AtomicU64::new(0),
+            frozen_limit: limits.frozen,
             computing: AtomicBool::new(false),
         });
         crate::watchdog::watch(&sched);
@@ -328,31 +325,22 @@ impl Sched {
         self.state.lock().failure.clone()
     }
 
-    /// The watchdog saw no scheduling point for one of its looks (`look`): counts it
-    /// against the running thread; the message that stops the simulation if the thread
-    /// stalls too often to be the OS's doing.
-    pub fn stalled(&self, look: Duration) -> Option<String> {
-        let mut st = self.state.lock();
-        let running = st.running;
-        let slot = &mut st.threads[running];
-        if slot.status != Status::Running {
-            return None;
+    /// Why the clock stands still while threads run (for the watchdog, once it has for
+    /// long in real time): the thread that passed the most scheduling points meanwhile.
+    pub fn frozen(&self) -> String {
+        let st = self.state.lock();
+        let busiest = st
+            .threads
+            .iter()
+            .filter(|s| s.status != Status::Finished)
+            .max_by_key(|s| s.points);
+        match busiest {
+            Some(slot) => format!(
+                "thread '{}', which passed {} scheduling points meanwhile (the last at {})",
+                slot.name, slot.points, slot.op
+            ),
+            None => "no thread".to_owned(),
         }
-        slot.slow += 1;
-        (slot.slow >= STALLS && slot.slow * STALL_SHARE_ONE_IN >= slot.points).then(|| {
-            format!(
-                "thread '{}' keeps blocking outside labrt: the watchdog found it stalled, \
-                 holding the turn for {} ms or more without a scheduling point, {} times in \
-                 its {} scheduling points (the last at {}): a std sleep, a std or \
-                 parking_lot lock or a crossbeam channel freezes every other thread of the \
-                 simulation and its clock; use labrt's",
-                slot.name,
-                look.as_millis(),
-                slot.slow,
-                slot.points,
-                slot.op
-            )
-        })
     }
 
     /// The running thread and the scheduling point it last passed.
@@ -469,6 +457,10 @@ impl Sched {
             };
             st.now = st.now.max(at);
             st.since_clock_moved = 0;
+            self.clock_moves.fetch_add(1, Ordering::Relaxed);
+            for slot in &mut st.threads {
+                slot.points = 0;
+            }
             let now = st.now;
             for slot in &mut st.threads {
                 if matches!(slot.status, Status::Blocked(Some(d)) if d <= now) {
@@ -535,7 +527,6 @@ impl Slot {
             wake: Wake::Notified,
             op: "start",
             points: 0,
-            slow: 0,
             joiners: Vec::new(),
         }
     }

@@ -10,9 +10,9 @@
 //! when every thread is blocked and none has a deadline (a deadlock), when the clock stops
 //! moving while threads keep running (a livelock: polling without sleeping), or when a
 //! thread runs for 20 s of real time without a scheduling point (blocking outside this
-//! crate, or a busy loop), or when a thread keeps blocking outside this crate for short
-//! spells (found stalled by the watchdog's 5 ms looks 50 times, for at least a twentieth
-//! of its scheduling points: a `std::thread::sleep` in a loop).
+//! crate, or a busy loop), or when the virtual clock stands still for 10 s of real time
+//! while threads keep running (a thread that waits outside this crate in a loop, e.g. a
+//! `std::thread::sleep` between its checks).
 //!
 //! The environment variable [`SIM_VAR`] (`RAFTLAB_SIM=1`) is how a test run asks for sim
 //! mode; [`TRACE_VAR`] names a file to write every scheduling point to, for comparing two
@@ -122,14 +122,31 @@ pub struct Failure {
 /// simulated already. A panic in `f` propagates (after the simulation is wound up); the
 /// simulation's own failures come back as `Err`.
 pub fn run<T>(seed: u64, f: impl FnOnce() -> T) -> Result<(T, Report), Failure> {
-    run_with_stuck_limit(seed, crate::watchdog::STUCK_LIMIT, f)
+    run_with(seed, Limits::default(), f)
 }
 
-/// [`run`], with the real time a thread may hold its turn without a scheduling point
-/// before the simulation is stopped (20 s for [`run`]).
-pub fn run_with_stuck_limit<T>(
+/// The real-time limits of a simulation's watchdog.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// How long a thread may hold its turn without a scheduling point (20 s).
+    pub stuck: Duration,
+    /// How long the virtual clock may stand still while threads keep running (10 s).
+    pub frozen: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            stuck: crate::watchdog::STUCK_LIMIT,
+            frozen: crate::watchdog::FROZEN_LIMIT,
+        }
+    }
+}
+
+/// [`run`], with other watchdog limits.
+pub fn run_with<T>(
     seed: u64,
-    stuck_limit: Duration,
+    limits: Limits,
     f: impl FnOnce() -> T,
 ) -> Result<(T, Report), Failure> {
     assert!(
@@ -137,7 +154,7 @@ pub fn run_with_stuck_limit<T>(
         "labrt: sim::run on a thread that is already simulated"
     );
     let trace_file = std::env::var_os(TRACE_VAR);
-    let sched = Sched::new(seed, trace_file.is_some(), stuck_limit);
+    let sched = Sched::new(seed, trace_file.is_some(), limits);
     sched::set_current(Some(Ctx {
         sched: std::sync::Arc::clone(&sched),
         tid: ROOT,

@@ -17,17 +17,21 @@ use crate::sched::Sched;
 /// to a few seconds of CPU.
 pub const STUCK_LIMIT: Duration = Duration::from_secs(20);
 
-/// How often the watchdog looks at every simulation: a simulation whose progress counter
-/// has not moved since the last look has a stalled thread (see [`Sched::stalled`]).
-pub const LOOK_EVERY: Duration = Duration::from_millis(5);
+/// How long the virtual clock may stand still, in real time, while threads keep passing
+/// scheduling points. In every suite the clock moves every few real milliseconds (each
+/// message takes `labrpc::SIM_LATENCY`); a thread that sleeps or waits outside labrt in
+/// a loop keeps it still for good.
+pub const FROZEN_LIMIT: Duration = Duration::from_secs(10);
+
+const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 struct Watched {
     sched: Weak<Sched>,
     progress: u64,
     since: Instant,
-    /// The progress at which a stall was last counted: one stall, however long, counts
-    /// once (a long one is the stuck limit's).
-    stall_counted_at: u64,
+    /// The clock's moves at the last look, and since when (real time) they stand.
+    clock_moves: u64,
+    clock_since: Instant,
 }
 
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
@@ -42,7 +46,8 @@ pub(crate) fn watch(sched: &Arc<Sched>) {
         sched: Arc::downgrade(sched),
         progress: u64::MAX,
         since: Instant::now(),
-        stall_counted_at: u64::MAX,
+        clock_moves: u64::MAX,
+        clock_since: Instant::now(),
     });
 }
 
@@ -62,7 +67,7 @@ fn start_once() {
 }
 
 fn look() {
-    let (mut stuck, mut stalling) = (Vec::new(), Vec::new());
+    let (mut stuck, mut frozen) = (Vec::new(), Vec::new());
     WATCHED.lock().retain_mut(|w| {
         let Some(sched) = w.sched.upgrade() else {
             return false;
@@ -71,23 +76,34 @@ fn look() {
             return false;
         }
         let progress = sched.progress.load(std::sync::atomic::Ordering::Relaxed);
-        if progress != w.progress || sched.computing.load(std::sync::atomic::Ordering::Acquire) {
+        let clock_moves = sched.clock_moves.load(std::sync::atomic::Ordering::Relaxed);
+        if sched.computing.load(std::sync::atomic::Ordering::Acquire) {
+            (w.since, w.clock_since) = (Instant::now(), Instant::now());
+        }
+        if progress != w.progress {
             w.progress = progress;
             w.since = Instant::now();
         } else if w.since.elapsed() >= sched.stuck_limit {
             stuck.push(sched);
             return false;
-        } else if w.stall_counted_at != progress {
-            w.stall_counted_at = progress;
-            if let Some(message) = sched.stalled(LOOK_EVERY) {
-                stalling.push((sched, message));
-                return false;
-            }
+        }
+        if clock_moves != w.clock_moves {
+            w.clock_moves = clock_moves;
+            w.clock_since = Instant::now();
+        } else if w.clock_since.elapsed() >= sched.frozen_limit {
+            frozen.push(sched);
+            return false;
         }
         true
     });
-    for (sched, message) in stalling {
-        sched.abort(message);
+    for sched in frozen {
+        let who = sched.frozen();
+        sched.abort(format!(
+            "the simulated clock has stood still for {:.1} s of real time while threads kept \
+             running, above all {who}: a thread that waits outside labrt (a std sleep in its \
+             loop, a std lock or channel) never lets the clock move; wait through labrt",
+            sched.frozen_limit.as_secs_f64()
+        ));
     }
     for sched in stuck {
         let (thread, op) = sched.running();

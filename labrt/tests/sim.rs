@@ -187,7 +187,11 @@ fn real_mode_is_untouched() {
 
 #[test]
 fn a_thread_stuck_outside_labrt_is_named() {
-    let failure = sim::run_with_stuck_limit(8, Duration::from_secs(1), || {
+    let limits = sim::Limits {
+        stuck: Duration::from_secs(1),
+        ..sim::Limits::default()
+    };
+    let failure = sim::run_with(8, limits, || {
         let h = thread::Builder::new()
             .name("raw-sleeper".into())
             .spawn(|| std::thread::sleep(Duration::from_secs(3)))
@@ -206,7 +210,11 @@ fn a_thread_stuck_outside_labrt_is_named() {
 
 #[test]
 fn sleeping_outside_labrt_in_a_loop_is_named() {
-    let failure = sim::run(9, || {
+    let limits = sim::Limits {
+        frozen: Duration::from_secs(1),
+        ..sim::Limits::default()
+    };
+    let failure = sim::run_with(9, limits, || {
         let h = thread::Builder::new()
             .name("raw-ticker".into())
             .spawn(|| {
@@ -222,7 +230,7 @@ fn sleeping_outside_labrt_in_a_loop_is_named() {
     assert!(
         failure
             .message
-            .contains("thread 'raw-ticker' keeps blocking outside labrt"),
+            .contains("stood still for 1.0 s of real time while threads kept running, above all thread 'raw-ticker'"),
         "{}",
         failure.message
     );
