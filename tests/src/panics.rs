@@ -9,7 +9,7 @@ use labrt::time::Instant;
 use std::collections::VecDeque;
 use std::sync::Once;
 
-use labrt::sync::Mutex;
+use labrt::sync::LeafMutex;
 
 /// Panics kept (the oldest are forgotten).
 const KEPT: usize = 64;
@@ -21,7 +21,7 @@ struct Panic {
     message: String,
 }
 
-static RECENT: Mutex<VecDeque<Panic>> = Mutex::new(VecDeque::new());
+static RECENT: LeafMutex<VecDeque<Panic>> = LeafMutex::new(VecDeque::new());
 
 /// Installs the recording hook in front of the current one (once per process).
 pub fn install() {
@@ -33,7 +33,7 @@ pub fn install() {
                 .payload_as_str()
                 .unwrap_or("a panic payload that is not a string");
             let panic = Panic {
-                at: Instant::now(),
+                at: Instant::observe(),
                 thread: labrt::thread::current()
                     .name()
                     .unwrap_or("<unnamed>")
@@ -47,9 +47,34 @@ pub fn install() {
             }
             recent.push_back(panic);
             drop(recent);
-            previous(info);
+            if labrt::sim::is_simulated() {
+                print_simulated(info);
+            } else {
+                previous(info);
+            }
         }));
     });
+}
+
+/// The standard hook's report, less what differs from run to run of one simulation (the
+/// OS's thread id), so that a replay's output matches the run it replays byte for byte.
+fn print_simulated(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let thread = labrt::thread::current();
+    let message = info
+        .payload_as_str()
+        .unwrap_or("a panic payload that is not a string");
+    let place = info.location().map(|l| l.to_string()).unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "thread '{}' panicked at {place}:\n{message}",
+        thread.name().unwrap_or("<unnamed>")
+    );
+    let backtrace = std::backtrace::Backtrace::capture();
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        let _ = writeln!(err, "stack backtrace:\n{backtrace}");
+    }
 }
 
 impl Panic {
