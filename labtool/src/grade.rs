@@ -236,6 +236,23 @@ fn run_all(
                     "FAILED {} run {}: {reason}",
                     result.test, result.run
                 ));
+                if opts.sim {
+                    // A simulated run comes back exactly from its seed.
+                    let target = tests[p]
+                        .iter()
+                        .find(|t| t.name == result.test)
+                        .map_or(suite::SUITE_PACKAGE, |t| t.target.as_str());
+                    say(format!(
+                        "    replay: {}",
+                        crate::stress::replay_command(
+                            target,
+                            &result.test,
+                            result.seed,
+                            opts.profile,
+                            true
+                        )
+                    ));
+                }
             }
             bar.inc(1);
             let mut results = results.lock().expect("lock");
