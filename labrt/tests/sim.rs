@@ -185,26 +185,29 @@ fn real_mode_is_untouched() {
     h.join().unwrap();
 }
 
+/// Runs a simulation whose root joins one thread named `name` running `body`, under
+/// `limits`; the failure's message, which must contain `expected`.
+fn failure_joining(limits: sim::Limits, name: &str, body: fn(), expected: &str) {
+    let name = name.to_owned();
+    let failure = sim::run_with(8, limits, move || {
+        let h = thread::Builder::new().name(name).spawn(body).unwrap();
+        let _ = h.join();
+    })
+    .unwrap_err();
+    assert!(failure.message.contains(expected), "{}", failure.message);
+}
+
 #[test]
 fn a_thread_stuck_outside_labrt_is_named() {
     let limits = sim::Limits {
         stuck: Duration::from_secs(1),
         ..sim::Limits::default()
     };
-    let failure = sim::run_with(8, limits, || {
-        let h = thread::Builder::new()
-            .name("raw-sleeper".into())
-            .spawn(|| std::thread::sleep(Duration::from_secs(3)))
-            .unwrap();
-        let _ = h.join();
-    })
-    .unwrap_err();
-    assert!(
-        failure
-            .message
-            .contains("thread 'raw-sleeper' has run for 1.0 s of real time"),
-        "{}",
-        failure.message
+    failure_joining(
+        limits,
+        "raw-sleeper",
+        || std::thread::sleep(Duration::from_secs(3)),
+        "thread 'raw-sleeper' has run for 1.0 s of real time",
     );
 }
 
@@ -214,24 +217,16 @@ fn sleeping_outside_labrt_in_a_loop_is_named() {
         frozen: Duration::from_secs(1),
         ..sim::Limits::default()
     };
-    let failure = sim::run_with(9, limits, || {
-        let h = thread::Builder::new()
-            .name("raw-ticker".into())
-            .spawn(|| {
-                for _ in 0..200 {
-                    std::thread::sleep(Duration::from_millis(20));
-                    thread::yield_now();
-                }
-            })
-            .unwrap();
-        let _ = h.join();
-    })
-    .unwrap_err();
-    assert!(
-        failure
-            .message
-            .contains("stood still for 1.0 s of real time while threads kept running, above all thread 'raw-ticker'"),
-        "{}",
-        failure.message
+    failure_joining(
+        limits,
+        "raw-ticker",
+        || {
+            for _ in 0..200 {
+                std::thread::sleep(Duration::from_millis(20));
+                thread::yield_now();
+            }
+        },
+        "stood still for 1.0 s of real time while threads kept running, above all thread \
+         'raw-ticker'",
     );
 }
