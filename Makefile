@@ -1,7 +1,7 @@
 # Shortcuts for the commands in README.md.
 
 PARTS := 3A 3B 3C 3D 3E 4A 4B 4C 4D 4E
-.PHONY: test bench lint raft kv stress grade handout $(PARTS)
+.PHONY: test bench lint raft kv sim sim-stress stress grade handout $(PARTS)
 
 # Everything: unit tests, the network, the checker, and every lab suite.
 test:
@@ -25,6 +25,14 @@ kv:
 # One part: make 3A, make 3B, ... make 4E (the tests whose names end in that part).
 $(PARTS):
 	cargo test --release -p tests -- $@
+
+# Every suite in sim mode: each test a seeded simulation on a virtual clock (2 at a time).
+sim:
+	RAFTLAB_SIM=1 RUST_TEST_THREADS=2 cargo test --release -p tests
+
+# Stress in sim mode, every failure replayable exactly: make sim-stress TESTS=figure8_unreliable_3C N=500
+sim-stress:
+	cargo run -q --release -p labtool -- stress --sim $(TESTS) -n $(N) -j 2
 
 # labtool. Stress some tests: make stress TESTS="3A backup_3B" N=50 J=16
 TESTS ?= 3A
