@@ -289,12 +289,15 @@ impl<'a> Select<'a> {
 
     /// Adds `r`; returns the index [`Select::ready`] names it by.
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
-        self.waits.push(&r.waits.receivers);
-        self.ready.push(Box::new(move || {
-            let mut one = crossbeam_channel::Select::new();
-            one.recv(&r.inner);
-            one.try_ready().is_ok()
-        }));
+        if sched::current().is_some() {
+            // Only a simulation looks at these (no allocation per select in real mode).
+            self.waits.push(&r.waits.receivers);
+            self.ready.push(Box::new(move || {
+                let mut one = crossbeam_channel::Select::new();
+                one.recv(&r.inner);
+                one.try_ready().is_ok()
+            }));
+        }
         self.inner.recv(&r.inner)
     }
 

@@ -95,8 +95,8 @@ fn run_once(case: &TestCase, opts: &Options, out: &Path, k: usize) -> Result<Run
     command
         .args([case.name.as_str(), "--exact", "--nocapture"])
         .current_dir(&case.cwd)
-        .env("RAFTLAB_SIM", "1")
-        .env("RAFTLAB_SEED", opts.seed.to_string())
+        .env(crate::stress::SIM_VAR, "1")
+        .env(crate::run::SEED_VAR, opts.seed.to_string())
         .env("RUST_LOG", &opts.log)
         .env("RAFTLAB_VIZ", "always")
         .env("RAFTLAB_VIZ_FILE", out.join("timeline.html"))
