@@ -65,7 +65,7 @@ use crate::messages::{
     RequestVoteArgs, RequestVoteReply, TimeoutNowArgs, TimeoutNowReply,
 };
 use crate::persist::{self, Persistent};
-use crate::read::{LEASE, ReadError};
+use crate::read::{LEASE, READ_ASK_ALL_AFTER, READ_BATCH_DELAY, ReadError};
 
 /// How often a leader sends AppendEntries to each follower when it has nothing else to
 /// say. The tests allow at most ten heartbeats a second.
@@ -205,9 +205,10 @@ enum Role {
 struct Leadership {
     next_index: Vec<u64>,
     match_index: Vec<u64>,
-    /// Whether a request to the peer still awaits its outcome. New entries go out on
-    /// their own only to peers with nothing in flight; the others get them with the reply.
-    in_flight: Vec<bool>,
+    /// When the request to the peer that still awaits its outcome was sent, if one does.
+    /// New entries go out on their own only to peers with nothing in flight; the others
+    /// get them with the reply (which, in part 4D, confirms the reads that arrived before).
+    in_flight: Vec<Option<Instant>>,
     /// Requests to the peer that failed in a row (a reply resets it). A failing peer is
     /// only probed, without entries, until it answers.
     failures: Vec<u32>,
@@ -248,7 +249,7 @@ impl Leadership {
         Self {
             next_index: vec![next; peers],
             match_index: vec![0; peers],
-            in_flight: vec![false; peers],
+            in_flight: vec![None; peers],
             failures: vec![0; peers],
             commit_sent: vec![0; peers],
             due: vec![now; peers],
@@ -261,7 +262,7 @@ impl Leadership {
     /// Whether the peer answered lately and has nothing outstanding: new entries can go
     /// to it on their own.
     fn idle(&self, peer: usize) -> bool {
-        !self.in_flight[peer] && self.failures[peer] < PROBE_AFTER_FAILURES
+        self.in_flight[peer].is_none() && self.failures[peer] < PROBE_AFTER_FAILURES
     }
 
     // solution:begin 3B A helper of the solution's replication policy (used by start and notify_commit).
@@ -274,7 +275,7 @@ impl Leadership {
     // solution:end
     /// Records a request sent to the peer now; the next is due a heartbeat later.
     fn sent(&mut self, peer: usize, now: Instant) {
-        self.in_flight[peer] = true;
+        self.in_flight[peer] = Some(now);
         let pause = if self.failures[peer] >= UNREACHABLE_AFTER_FAILURES {
             UNREACHABLE_PROBE_INTERVAL
         } else {
@@ -285,7 +286,7 @@ impl Leadership {
 
     /// Records the outcome of a request to the peer.
     fn answered(&mut self, peer: usize, replied: bool) {
-        self.in_flight[peer] = false;
+        self.in_flight[peer] = None;
         self.failures[peer] = if replied { 0 } else { self.failures[peer] + 1 };
     }
 }
@@ -1549,9 +1550,9 @@ impl Node {
     }
 
     /// Thesis §6.4 step 3: answers the reads that a quorum has confirmed (it answered
-    /// requests sent after they arrived; the leader counts as answering now), and makes
-    /// every idle voter that has not answered since the oldest waiting read due at once,
-    /// so one round of requests confirms every read waiting.
+    /// requests sent after they arrived; the leader counts as answering now), and asks
+    /// for the confirmation of those still waiting, so that one round of requests
+    /// confirms every read waiting.
     pub fn confirm_reads(&mut self, now: Instant) {
         // solution:begin 4D Answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet.
         let me = self.me;
@@ -1573,16 +1574,11 @@ impl Node {
             }
             !done
         });
-        let Some(oldest) = l.reads.iter().map(|r| r.since).min() else {
-            return;
-        };
-        for p in self.config.all_voters() {
-            if p != me && l.idle(p) && l.acked_at[p].is_none_or(|at| at < oldest) {
-                l.due_by(p, now);
-            }
+        if let Some(oldest) = l.reads.iter().map(|r| r.since).min() {
+            self.ask_to_confirm(oldest);
         }
         // solution:skeleton
-        // let _ = now;
+        // let _ = (now, READ_BATCH_DELAY, READ_ASK_ALL_AFTER);
         // if matches!(&self.role, Role::Leader(l) if !l.reads.is_empty()) {
         //     todo!(
         //         "4D: answer the reads a quorum has confirmed, and ask the voters that have not confirmed them yet"
@@ -1591,6 +1587,42 @@ impl Node {
         // solution:end
     }
 
+    // solution:begin 4D A helper of the solution's read policy (used by confirm_reads).
+    /// Asks the voters that have not answered since `oldest` (when the oldest waiting read
+    /// arrived) to confirm this leadership: only as many as make a quorum, those likeliest
+    /// to answer first (idle before busy, then the latest to answer), after
+    /// [`READ_BATCH_DELAY`] so that reads arriving meanwhile share the requests; the rest
+    /// only if the reads still wait after [`READ_ASK_ALL_AFTER`]. A voter with a request
+    /// in flight sent since counts as asked, and a busy one is asked when its reply
+    /// returns.
+    fn ask_to_confirm(&mut self, oldest: Instant) {
+        let me = self.me;
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let mut unconfirmed: Vec<usize> = (self.config.all_voters().into_iter())
+            .filter(|&p| p != me && l.acked_at[p].is_none_or(|at| at < oldest))
+            .collect();
+        unconfirmed.sort_by_key(|&p| (!l.idle(p), std::cmp::Reverse(l.acked_at[p])));
+        let mut asked: BTreeSet<usize> = (unconfirmed.iter().copied())
+            .filter(|&p| l.in_flight[p].is_some_and(|at| at >= oldest))
+            .collect();
+        for p in unconfirmed {
+            let enough = self.config.quorum_value(|q| {
+                q == me || asked.contains(&q) || l.acked_at[q].is_some_and(|at| at >= oldest)
+            });
+            if enough == Some(true) {
+                if !asked.contains(&p) {
+                    l.due_by(p, oldest + READ_ASK_ALL_AFTER);
+                }
+            } else if asked.insert(p) && l.idle(p) {
+                l.due_by(p, oldest + READ_BATCH_DELAY);
+            }
+        }
+    }
+
+    // solution:skeleton
+    // solution:end
     /// Thesis §6.4.1: in lease mode a leader may serve reads without a round while a
     /// quorum answered a request it sent less than [`LEASE`] ago. No voter that answered
     /// will vote for another leader within the minimum election timeout of that request

@@ -1817,3 +1817,229 @@ fn a_committed_configuration_is_applied_at_its_index() {
         ]
     );
 }
+
+// ----- reads without the log (4D) --------------------------------------------------------
+
+/// Feeds the leader `node` a successful reply from `from` to an AppendEntries sent at
+/// `sent_at` that carried `entries` entries after `prev_log_index`.
+fn ack_sent_at(
+    node: &mut Node,
+    from: usize,
+    (prev_log_index, entries): (u64, u64),
+    sent_at: Instant,
+    now: Instant,
+) {
+    let term = node.term();
+    let sent = AppendSent {
+        term,
+        prev_log_index,
+        entries,
+        sent_at,
+    };
+    let reply = AppendEntriesReply {
+        term,
+        success: true,
+        ..Default::default()
+    };
+    node.handle_append_reply(from, &sent, &reply, now);
+}
+
+/// Leader 0 of `peers` that has committed entry 1 of its term at `t0`, every request it
+/// sent answered.
+fn committed_leader(peers: usize, t0: Instant) -> Node {
+    let mut n = follower(0, peers, t0);
+    elect(&mut n, t0);
+    n.start(vec![1], t0);
+    for p in 1..peers {
+        ack_sent_at(&mut n, p, (0, 1), t0, t0);
+    }
+    assert_eq!(n.commit_index(), 1);
+    n.take_outbox();
+    n
+}
+
+fn micros(t: Instant, us: u64) -> Instant {
+    t + Duration::from_micros(us)
+}
+
+#[test]
+fn only_a_leader_that_committed_in_its_term_takes_reads() {
+    let t0 = Instant::now();
+    let mut f = follower(0, 3, t0);
+    f.read_index(1, t0);
+    assert_eq!(f.take_outbox().reads, [(1, Err(ReadError::NotLeader))]);
+
+    // A new leader may not know the latest commit index until it commits an entry of its
+    // own term (§6.4 step 1).
+    let mut n = with_log(0, 3, 1, &[1, 1], t0);
+    elect(&mut n, t0);
+    n.read_index(2, t0);
+    assert_eq!(
+        n.take_outbox().reads,
+        [(2, Err(ReadError::NothingCommittedInTerm))]
+    );
+    n.start(vec![3], t0);
+    ack_sent_at(&mut n, 1, (0, 3), t0, t0);
+    assert_eq!(n.commit_index(), 3);
+    n.take_outbox();
+    n.read_index(3, later(t0, 1));
+    assert!(
+        n.take_outbox().reads.is_empty(),
+        "taken, waiting to confirm"
+    );
+
+    // Nor during a leadership transfer (3E): another server may be leader any moment.
+    let mut n = committed_leader(3, t0);
+    n.transfer_leadership(1, t0).unwrap();
+    n.read_index(4, t0);
+    assert_eq!(n.take_outbox().reads, [(4, Err(ReadError::NotLeader))]);
+}
+
+#[test]
+fn a_read_is_answered_at_its_commit_index_once_a_quorum_answers_a_later_request() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(3, t0);
+    let t1 = later(t0, 2);
+    n.read_index(7, t1);
+    n.start(vec![2], t1); // commits after the read arrived: not the read's index
+    n.take_outbox();
+    // Replies to requests sent before the read arrived prove nothing about now.
+    ack_sent_at(&mut n, 1, (1, 0), t0, t1);
+    ack_sent_at(&mut n, 2, (1, 0), t0, t1);
+    assert!(n.take_outbox().reads.is_empty());
+    // One follower answering a request sent since makes a quorum with the leader.
+    ack_sent_at(&mut n, 2, (1, 0), micros(t1, 50), micros(t1, 100));
+    assert_eq!(n.take_outbox().reads, [(7, Ok(1))]);
+}
+
+#[test]
+fn reads_arriving_together_share_one_request_to_just_a_quorum() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(5, t0);
+    // Followers 3 and 4 answered most recently: the likeliest to answer again.
+    ack_sent_at(&mut n, 3, (1, 0), later(t0, 1), later(t0, 1));
+    ack_sent_at(&mut n, 4, (1, 0), later(t0, 1), later(t0, 1));
+    n.take_outbox();
+    let t1 = later(t0, 2);
+    n.read_index(1, t1);
+    n.read_index(2, micros(t1, 30));
+    n.tick(micros(t1, 40));
+    assert!(n.take_outbox().sends.is_empty(), "waits READ_BATCH_DELAY");
+    let sent_at = t1 + READ_BATCH_DELAY;
+    n.tick(sent_at);
+    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
+    assert_eq!(
+        asked,
+        [3, 4],
+        "two followers and the leader make a quorum of five"
+    );
+    // A read arriving after the requests went needs the next ones.
+    n.read_index(3, micros(sent_at, 10));
+    ack_sent_at(&mut n, 3, (1, 0), sent_at, micros(sent_at, 20));
+    assert!(n.take_outbox().reads.is_empty());
+    ack_sent_at(&mut n, 4, (1, 0), sent_at, micros(sent_at, 30));
+    let out = n.take_outbox();
+    assert_eq!(out.reads, [(1, Ok(1)), (2, Ok(1))]);
+    assert!(
+        out.sends.is_empty(),
+        "the next round waits READ_BATCH_DELAY too"
+    );
+    let next = micros(sent_at, 10) + READ_BATCH_DELAY;
+    n.tick(next);
+    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
+    assert_eq!(asked, [3, 4]);
+    ack_sent_at(&mut n, 3, (1, 0), next, next);
+    ack_sent_at(&mut n, 4, (1, 0), next, next);
+    assert_eq!(n.take_outbox().reads, [(3, Ok(1))]);
+}
+
+#[test]
+fn reads_still_waiting_after_read_ask_all_after_ask_every_voter() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(3, t0);
+    let t1 = later(t0, 2);
+    n.read_index(1, t1);
+    n.tick(t1 + READ_BATCH_DELAY);
+    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
+    assert_eq!(asked, [1]);
+    // Follower 1 does not answer (cut off, or slow): follower 2 is asked after all.
+    n.tick(t1 + READ_ASK_ALL_AFTER - Duration::from_micros(1));
+    assert!(n.take_outbox().sends.is_empty());
+    let sent_at = t1 + READ_ASK_ALL_AFTER;
+    n.tick(sent_at);
+    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
+    assert_eq!(asked, [2]);
+    ack_sent_at(&mut n, 2, (1, 0), sent_at, sent_at);
+    assert_eq!(n.take_outbox().reads, [(1, Ok(1))]);
+}
+
+#[test]
+fn a_request_in_flight_sent_after_the_read_confirms_it_without_another() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(3, t0);
+    let t1 = later(t0, 2);
+    n.start(vec![2], t1);
+    n.tick(t1 + REPLICATION_DELAY); // the new entry goes to both followers
+    assert_eq!(appends(&n.take_outbox()).len(), 2);
+    n.read_index(1, micros(t1, 10));
+    n.tick(t1 + REPLICATION_DELAY + READ_BATCH_DELAY);
+    assert!(n.take_outbox().sends.is_empty());
+    ack_sent_at(&mut n, 1, (1, 1), t1 + REPLICATION_DELAY, later(t1, 1));
+    assert_eq!(n.take_outbox().reads, [(1, Ok(1))]);
+}
+
+#[test]
+fn a_lease_serves_reads_at_once_until_it_runs_out() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(3, t0);
+    n.read_index(1, later(t0, 1));
+    assert!(n.take_outbox().reads.is_empty(), "no lease unless enabled");
+    let mut n = committed_leader(3, t0);
+    n.set_lease_reads(true);
+    // A quorum answered requests sent at t0: the lease runs LEASE from then.
+    let last = t0 + LEASE - Duration::from_micros(1);
+    assert!(n.lease_valid(last) && !n.lease_valid(t0 + LEASE));
+    n.read_index(1, last);
+    assert_eq!(n.take_outbox().reads, [(1, Ok(1))]);
+    n.read_index(2, t0 + LEASE);
+    assert!(
+        n.take_outbox().reads.is_empty(),
+        "out of lease: confirm first"
+    );
+    // The confirming round renews the lease.
+    let renewed = t0 + LEASE + READ_BATCH_DELAY;
+    n.tick(renewed);
+    ack_sent_at(&mut n, 1, (1, 0), renewed, renewed);
+    assert_eq!(n.take_outbox().reads, [(2, Ok(1))]);
+    assert!(n.lease_valid(renewed + LEASE - Duration::from_micros(1)));
+    // The lease is shorter than the minimum election timeout by the drift allowance.
+    assert_eq!(LEASE, MIN_ELECTION_TIMEOUT * 4 / 5);
+}
+
+#[test]
+fn a_lease_needs_a_commit_in_the_term_and_no_transfer() {
+    let t0 = Instant::now();
+    let mut n = with_log(0, 3, 1, &[1], t0);
+    n.set_lease_reads(true);
+    elect(&mut n, t0);
+    ack_sent_at(&mut n, 1, (1, 0), t0, t0);
+    assert!(!n.lease_valid(t0), "nothing committed in this term");
+    let mut n = committed_leader(3, t0);
+    n.set_lease_reads(true);
+    assert!(n.lease_valid(t0));
+    n.transfer_leadership(1, t0).unwrap();
+    assert!(!n.lease_valid(t0), "the target's election ignores leases");
+}
+
+#[test]
+fn a_follower_knows_the_leader_of_its_current_term_only() {
+    let t0 = Instant::now();
+    let mut f = follower(1, 3, t0);
+    assert_eq!(f.known_leader(), None);
+    let mut args = append_args(2, (0, 0), vec![], 0);
+    args.leader = 2;
+    f.handle_append_entries(&args, t0);
+    assert_eq!(f.known_leader(), Some(2));
+    f.adopt_term_if_newer(3, t0);
+    assert_eq!(f.known_leader(), None, "a leader of an older term");
+}

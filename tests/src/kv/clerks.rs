@@ -80,6 +80,11 @@ impl KvTest {
         }
     }
 
+    /// The RPCs the clerk has sent.
+    pub fn clerk_rpcs(&self, ck: &TestClerk) -> u64 {
+        ck.ends.iter().map(|end| self.net().end_count(end)).sum()
+    }
+
     pub fn delete_clerk(&self, ck: TestClerk) {
         for end in &ck.ends {
             self.net().delete_end(end);

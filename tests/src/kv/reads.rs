@@ -18,6 +18,8 @@ pub struct ReadStats {
     pub gets: u64,
     /// RPCs on the network during the workload (clerks' and servers').
     pub rpcs: u64,
+    /// Of them, the clerks'.
+    pub clerk_rpcs: u64,
     /// Time the gets took, summed.
     pub get_time: Duration,
     pub elapsed: Duration,
@@ -32,15 +34,22 @@ impl ReadStats {
         self.rpcs as f64 / self.ops.max(1) as f64
     }
 
+    /// The RPCs between servers (Raft's, and follower reads' ReadIndex) per get: all of
+    /// them, the puts' replication and the heartbeats included.
+    pub fn server_rpcs_per_get(&self) -> f64 {
+        (self.rpcs - self.clerk_rpcs) as f64 / self.gets.max(1) as f64
+    }
+
     pub fn ms_per_get(&self) -> f64 {
         self.get_time.as_secs_f64() * 1000.0 / self.gets.max(1) as f64
     }
 
     pub fn line(&self, label: &str) -> String {
         format!(
-            "  ... {label}: {:.0} ops/s, {:.2} RPCs per op, {:.2} ms per get ({} gets of {} ops)",
+            "  ... {label}: {:.0} ops/s, {:.2} RPCs per op, {:.2} between servers per get, {:.2} ms per get ({} gets of {} ops)",
             self.ops_per_sec(),
             self.rpcs_per_op(),
+            self.server_rpcs_per_get(),
             self.ms_per_get(),
             self.gets,
             self.ops
@@ -90,6 +99,7 @@ impl KvTest {
                             }
                             stats.ops += 1;
                         }
+                        stats.clerk_rpcs = self.clerk_rpcs(&ck);
                         self.delete_clerk(ck);
                         stats
                     })
@@ -108,6 +118,7 @@ impl KvTest {
             total.ops += c.ops;
             total.gets += c.gets;
             total.get_time += c.get_time;
+            total.clerk_rpcs += c.clerk_rpcs;
         }
         total
     }
