@@ -1589,33 +1589,36 @@ impl Node {
 
     // solution:begin 4D A helper of the solution's read policy (used by confirm_reads).
     /// Asks the voters that have not answered since `oldest` (when the oldest waiting read
-    /// arrived) to confirm this leadership: only as many as make a quorum, those likeliest
-    /// to answer first (idle before busy, then the latest to answer), after
-    /// [`READ_BATCH_DELAY`] so that reads arriving meanwhile share the requests; the rest
-    /// only if the reads still wait after [`READ_ASK_ALL_AFTER`]. A voter with a request
-    /// in flight sent since counts as asked, and a busy one is asked when its reply
-    /// returns.
+    /// arrived) to confirm this leadership: only as many as make a quorum, the latest to
+    /// answer first, after [`READ_BATCH_DELAY`] so that reads arriving meanwhile share the
+    /// requests; the rest only if the reads still wait after [`READ_ASK_ALL_AFTER`]. A
+    /// voter with a request in flight sent since counts as asked; one with an older
+    /// request in flight is asked when its reply returns (this runs again then).
     fn ask_to_confirm(&mut self, oldest: Instant) {
         let me = self.me;
         let Role::Leader(l) = &mut self.role else {
             return;
         };
-        let mut unconfirmed: Vec<usize> = (self.config.all_voters().into_iter())
-            .filter(|&p| p != me && l.acked_at[p].is_none_or(|at| at < oldest))
-            .collect();
-        unconfirmed.sort_by_key(|&p| (!l.idle(p), std::cmp::Reverse(l.acked_at[p])));
-        let mut asked: BTreeSet<usize> = (unconfirmed.iter().copied())
-            .filter(|&p| l.in_flight[p].is_some_and(|at| at >= oldest))
-            .collect();
+        let unconfirmed = (self.config.all_voters().into_iter())
+            .filter(|&p| p != me && l.acked_at[p].is_none_or(|at| at < oldest));
+        let mut asked = BTreeSet::new();
+        let mut idle = Vec::new();
         for p in unconfirmed {
+            if l.in_flight[p].is_some_and(|at| at >= oldest) {
+                asked.insert(p);
+            } else if l.idle(p) {
+                idle.push(p);
+            }
+        }
+        idle.sort_by_key(|&p| std::cmp::Reverse(l.acked_at[p]));
+        for p in idle {
             let enough = self.config.quorum_value(|q| {
                 q == me || asked.contains(&q) || l.acked_at[q].is_some_and(|at| at >= oldest)
             });
             if enough == Some(true) {
-                if !asked.contains(&p) {
-                    l.due_by(p, oldest + READ_ASK_ALL_AFTER);
-                }
-            } else if asked.insert(p) && l.idle(p) {
+                l.due_by(p, oldest + READ_ASK_ALL_AFTER);
+            } else {
+                asked.insert(p);
                 l.due_by(p, oldest + READ_BATCH_DELAY);
             }
         }

@@ -2043,3 +2043,32 @@ fn a_follower_knows_the_leader_of_its_current_term_only() {
     f.adopt_term_if_newer(3, t0);
     assert_eq!(f.known_leader(), None, "a leader of an older term");
 }
+
+#[test]
+fn a_voter_busy_with_an_older_request_is_asked_when_its_reply_returns() {
+    let t0 = Instant::now();
+    let mut n = committed_leader(3, t0);
+    let t1 = later(t0, 2);
+    n.start(vec![2], t1);
+    let sent_at = t1 + REPLICATION_DELAY;
+    n.tick(sent_at);
+    assert_eq!(appends(&n.take_outbox()).len(), 2);
+    n.read_index(1, micros(sent_at, 10));
+    // Both followers are busy with requests sent before the read: no probe goes out on
+    // top of them, not even after READ_ASK_ALL_AFTER...
+    n.tick(sent_at + READ_ASK_ALL_AFTER + READ_BATCH_DELAY);
+    assert!(n.take_outbox().sends.is_empty());
+    // ...but the first to answer is asked at once.
+    let back = later(sent_at, 6);
+    ack_sent_at(&mut n, 2, (1, 1), sent_at, back);
+    assert!(n.take_outbox().reads.is_empty());
+    n.tick(back);
+    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
+    assert_eq!(asked, [2]);
+    ack_sent_at(&mut n, 2, (2, 0), back, back);
+    assert_eq!(
+        n.take_outbox().reads,
+        [(1, Ok(1))],
+        "at its arrival's commit index"
+    );
+}
