@@ -1862,6 +1862,12 @@ fn micros(t: Instant, us: u64) -> Instant {
     t + Duration::from_micros(us)
 }
 
+/// Runs the timers at `now`: the peers sent an AppendEntries.
+fn tick_sends_to(node: &mut Node, now: Instant) -> Vec<usize> {
+    node.tick(now);
+    appends(&node.take_outbox()).iter().map(|a| a.0).collect()
+}
+
 #[test]
 fn only_a_leader_that_committed_in_its_term_takes_reads() {
     let t0 = Instant::now();
@@ -1926,10 +1932,8 @@ fn reads_arriving_together_share_one_request_to_just_a_quorum() {
     n.tick(micros(t1, 40));
     assert!(n.take_outbox().sends.is_empty(), "waits READ_BATCH_DELAY");
     let sent_at = t1 + READ_BATCH_DELAY;
-    n.tick(sent_at);
-    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
     assert_eq!(
-        asked,
+        tick_sends_to(&mut n, sent_at),
         [3, 4],
         "two followers and the leader make a quorum of five"
     );
@@ -1945,9 +1949,7 @@ fn reads_arriving_together_share_one_request_to_just_a_quorum() {
         "the next round waits READ_BATCH_DELAY too"
     );
     let next = micros(sent_at, 10) + READ_BATCH_DELAY;
-    n.tick(next);
-    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
-    assert_eq!(asked, [3, 4]);
+    assert_eq!(tick_sends_to(&mut n, next), [3, 4]);
     ack_sent_at(&mut n, 3, (1, 0), next, next);
     ack_sent_at(&mut n, 4, (1, 0), next, next);
     assert_eq!(n.take_outbox().reads, [(3, Ok(1))]);
@@ -1959,16 +1961,12 @@ fn reads_still_waiting_after_read_ask_all_after_ask_every_voter() {
     let mut n = committed_leader(3, t0);
     let t1 = later(t0, 2);
     n.read_index(1, t1);
-    n.tick(t1 + READ_BATCH_DELAY);
-    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
-    assert_eq!(asked, [1]);
+    assert_eq!(tick_sends_to(&mut n, t1 + READ_BATCH_DELAY), [1]);
     // Follower 1 does not answer (cut off, or slow): follower 2 is asked after all.
     n.tick(t1 + READ_ASK_ALL_AFTER - Duration::from_micros(1));
     assert!(n.take_outbox().sends.is_empty());
     let sent_at = t1 + READ_ASK_ALL_AFTER;
-    n.tick(sent_at);
-    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
-    assert_eq!(asked, [2]);
+    assert_eq!(tick_sends_to(&mut n, sent_at), [2]);
     ack_sent_at(&mut n, 2, (1, 0), sent_at, sent_at);
     assert_eq!(n.take_outbox().reads, [(1, Ok(1))]);
 }
@@ -1979,12 +1977,15 @@ fn a_request_in_flight_sent_after_the_read_confirms_it_without_another() {
     let mut n = committed_leader(3, t0);
     let t1 = later(t0, 2);
     n.start(vec![2], t1);
-    n.tick(t1 + REPLICATION_DELAY); // the new entry goes to both followers
-    assert_eq!(appends(&n.take_outbox()).len(), 2);
-    n.read_index(1, micros(t1, 10));
-    n.tick(t1 + REPLICATION_DELAY + READ_BATCH_DELAY);
-    assert!(n.take_outbox().sends.is_empty());
-    ack_sent_at(&mut n, 1, (1, 1), t1 + REPLICATION_DELAY, later(t1, 1));
+    let sent_at = t1 + REPLICATION_DELAY;
+    assert_eq!(
+        tick_sends_to(&mut n, sent_at),
+        [1, 2],
+        "the new entry goes out"
+    );
+    n.read_index(1, sent_at);
+    assert!(tick_sends_to(&mut n, sent_at + READ_BATCH_DELAY).is_empty());
+    ack_sent_at(&mut n, 1, (1, 1), sent_at, later(t1, 1));
     assert_eq!(n.take_outbox().reads, [(1, Ok(1))]);
 }
 
@@ -2062,9 +2063,7 @@ fn a_voter_busy_with_an_older_request_is_asked_when_its_reply_returns() {
     let back = later(sent_at, 6);
     ack_sent_at(&mut n, 2, (1, 1), sent_at, back);
     assert!(n.take_outbox().reads.is_empty());
-    n.tick(back);
-    let asked: Vec<usize> = appends(&n.take_outbox()).iter().map(|a| a.0).collect();
-    assert_eq!(asked, [2]);
+    assert_eq!(tick_sends_to(&mut n, back), [2]);
     ack_sent_at(&mut n, 2, (2, 0), back, back);
     assert_eq!(
         n.take_outbox().reads,
