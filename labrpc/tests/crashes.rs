@@ -88,52 +88,51 @@ fn deleting_an_end_fails_its_waiting_calls_and_later_ones() {
     net.make_end("e");
 }
 
-/// On an unreliable network requests wait up to 26 ms before they reach the server. A
-/// server deleted while they wait must run none of them. In a simulation, so that the
-/// calls take no time and every request is still on the wire at the delete (in real time
-/// a loaded machine let over a hundred reach the server first).
-#[test]
-fn a_deleted_server_runs_no_handler_for_requests_still_on_the_wire() {
-    let ((ran, lost), _) = labrt::sim::run(6, || {
-        let (net, end, runs) = wired(6);
+/// In a simulation seeded with `seed`: `calls` echo calls on an unreliable network, then
+/// `cut` while every request is still on the wire (the calls take no virtual time, and each
+/// message at least `SIM_LATENCY`; in real time a loaded machine let dozens of them finish
+/// first). Returns how many handlers ran, and each call's outcome.
+fn cut_while_on_the_wire(
+    seed: u64,
+    calls: u64,
+    cut: impl FnOnce(&labrpc::Network),
+) -> (u64, Vec<Result<u64, RpcError>>) {
+    let (result, _) = labrt::sim::run(seed, || {
+        let (net, end, runs) = wired(seed);
         net.set_reliable(false);
-        let pending: Vec<_> = (0..500u64)
+        let pending: Vec<_> = (0..calls)
             .map(|x| end.call_async::<_, u64>("Test.Echo", &x))
             .collect();
-        net.delete_server("s");
+        cut(&net);
         let outcomes: Vec<_> = pending.into_iter().map(|rx| rx.recv().unwrap()).collect();
+        // Past the longest delay on the wire (26 ms).
         thread::sleep(Duration::from_millis(100));
-        let lost = (outcomes.iter())
-            .filter(|r| **r == Err(RpcError::Lost))
-            .count();
-        (runs.get(), lost)
+        (runs.get(), outcomes)
     })
     .unwrap_or_else(|failure| panic!("{}", failure.message));
+    result
+}
+
+/// On an unreliable network requests wait up to 26 ms before they reach the server. A
+/// server deleted while they wait must run none of them.
+#[test]
+fn a_deleted_server_runs_no_handler_for_requests_still_on_the_wire() {
+    let (ran, outcomes) = cut_while_on_the_wire(6, 500, |net| net.delete_server("s"));
     assert_eq!(ran, 0, "handlers ran after the server was deleted");
+    let lost = (outcomes.iter())
+        .filter(|r| **r == Err(RpcError::Lost))
+        .count();
     assert_eq!(lost, 500, "only {lost} of 500 calls failed");
 }
 
 /// Go parity: a request taken while the link was up still reaches the server even if the
-/// end is disabled while it travels; only its reply is lost. In a simulation, so that the
-/// calls take no time: every request is still on the wire (each takes at least
-/// `SIM_LATENCY`) when the end is disabled, however busy the machine. (In real time, a
-/// loaded machine let dozens of calls complete before the disable.)
+/// end is disabled while it travels; only its reply is lost.
 #[test]
 fn a_request_on_the_wire_still_reaches_the_server_after_a_disconnect() {
-    let ((ran, ok), _) = labrt::sim::run(7, || {
-        let (net, end, runs) = wired(7);
-        net.set_reliable(false);
-        let pending: Vec<_> = (0..300u64)
-            .map(|x| end.call_async::<_, u64>("Test.Echo", &x))
-            .collect();
-        net.enable("e", false);
-        let outcomes: Vec<_> = pending.into_iter().map(|rx| rx.recv().unwrap()).collect();
-        thread::sleep(Duration::from_millis(50));
-        (runs.get(), outcomes.iter().filter(|r| r.is_ok()).count())
-    })
-    .unwrap_or_else(|failure| panic!("{}", failure.message));
+    let (ran, outcomes) = cut_while_on_the_wire(7, 300, |net| net.enable("e", false));
     // ~90% of the requests survive the wire and run, but none can answer.
     assert!(ran >= 200, "only {ran} handlers ran");
+    let ok = outcomes.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 0, "{ok} replies came back over a disabled end");
 }
 

@@ -41,40 +41,37 @@ pub fn install() {
                 place: info.location().map(|l| l.to_string()).unwrap_or_default(),
                 message: message.lines().next().unwrap_or_default().to_owned(),
             };
+            let simulated = labrt::sim::is_simulated().then(|| simulated_report(&panic, message));
             let mut recent = RECENT.lock();
             if recent.len() == KEPT {
                 recent.pop_front();
             }
             recent.push_back(panic);
             drop(recent);
-            if labrt::sim::is_simulated() {
-                print_simulated(info);
-            } else {
-                previous(info);
+            match simulated {
+                Some(report) => {
+                    use std::io::Write;
+                    let _ = std::io::stderr().write_all(report.as_bytes());
+                }
+                None => previous(info),
             }
         }));
     });
 }
 
-/// The standard hook's report, less what differs from run to run of one simulation (the
-/// OS's thread id), so that a replay's output matches the run it replays byte for byte.
-fn print_simulated(info: &std::panic::PanicHookInfo<'_>) {
-    use std::io::Write;
-    let thread = labrt::thread::current();
-    let message = info
-        .payload_as_str()
-        .unwrap_or("a panic payload that is not a string");
-    let place = info.location().map(|l| l.to_string()).unwrap_or_default();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "thread '{}' panicked at {place}:\n{message}",
-        thread.name().unwrap_or("<unnamed>")
+/// The standard hook's report of `panic` (whose whole message is `message`), less what
+/// differs from run to run of one simulation (the OS's thread id), so that a replay's
+/// output matches the run it replays byte for byte.
+fn simulated_report(panic: &Panic, message: &str) -> String {
+    let mut report = format!(
+        "thread '{}' panicked at {}:\n{message}\n",
+        panic.thread, panic.place
     );
     let backtrace = std::backtrace::Backtrace::capture();
     if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        let _ = writeln!(err, "stack backtrace:\n{backtrace}");
+        report.push_str(&format!("stack backtrace:\n{backtrace}\n"));
     }
+    report
 }
 
 impl Panic {

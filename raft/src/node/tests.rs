@@ -54,14 +54,25 @@ fn elect(node: &mut Node, now: Instant) {
 }
 
 /// Feeds the leader `node` a successful AppendEntries reply from `from`, in its current
-/// term, to a request that carried `entries` entries after `prev_log_index`.
+/// term, to a request sent at `now` that carried `entries` entries after `prev_log_index`.
 fn ack(node: &mut Node, from: usize, prev_log_index: u64, entries: u64, now: Instant) {
+    ack_sent_at(node, from, (prev_log_index, entries), now, now);
+}
+
+/// [`ack`] of a request sent at `sent_at` (part 4D: it confirms the leadership as of then).
+fn ack_sent_at(
+    node: &mut Node,
+    from: usize,
+    (prev_log_index, entries): (u64, u64),
+    sent_at: Instant,
+    now: Instant,
+) {
     let term = node.term();
     let sent = AppendSent {
         term,
         prev_log_index,
         entries,
-        sent_at: Instant::now(),
+        sent_at,
     };
     let reply = AppendEntriesReply {
         term,
@@ -1820,44 +1831,6 @@ fn a_committed_configuration_is_applied_at_its_index() {
 
 // ----- reads without the log (4D) --------------------------------------------------------
 
-/// Feeds the leader `node` a successful reply from `from` to an AppendEntries sent at
-/// `sent_at` that carried `entries` entries after `prev_log_index`.
-fn ack_sent_at(
-    node: &mut Node,
-    from: usize,
-    (prev_log_index, entries): (u64, u64),
-    sent_at: Instant,
-    now: Instant,
-) {
-    let term = node.term();
-    let sent = AppendSent {
-        term,
-        prev_log_index,
-        entries,
-        sent_at,
-    };
-    let reply = AppendEntriesReply {
-        term,
-        success: true,
-        ..Default::default()
-    };
-    node.handle_append_reply(from, &sent, &reply, now);
-}
-
-/// Leader 0 of `peers` that has committed entry 1 of its term at `t0`, every request it
-/// sent answered.
-fn committed_leader(peers: usize, t0: Instant) -> Node {
-    let mut n = follower(0, peers, t0);
-    elect(&mut n, t0);
-    n.start(vec![1], t0);
-    for p in 1..peers {
-        ack_sent_at(&mut n, p, (0, 1), t0, t0);
-    }
-    assert_eq!(n.commit_index(), 1);
-    n.take_outbox();
-    n
-}
-
 fn micros(t: Instant, us: u64) -> Instant {
     t + Duration::from_micros(us)
 }
@@ -1895,7 +1868,7 @@ fn only_a_leader_that_committed_in_its_term_takes_reads() {
     );
 
     // Nor during a leadership transfer (3E): another server may be leader any moment.
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     n.transfer_leadership(1, t0).unwrap();
     n.read_index(4, t0);
     assert_eq!(n.take_outbox().reads, [(4, Err(ReadError::NotLeader))]);
@@ -1904,7 +1877,7 @@ fn only_a_leader_that_committed_in_its_term_takes_reads() {
 #[test]
 fn a_read_is_answered_at_its_commit_index_once_a_quorum_answers_a_later_request() {
     let t0 = Instant::now();
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     let t1 = later(t0, 2);
     n.read_index(7, t1);
     n.start(vec![2], t1); // commits after the read arrived: not the read's index
@@ -1921,7 +1894,7 @@ fn a_read_is_answered_at_its_commit_index_once_a_quorum_answers_a_later_request(
 #[test]
 fn reads_arriving_together_share_one_request_to_just_a_quorum() {
     let t0 = Instant::now();
-    let mut n = committed_leader(5, t0);
+    let mut n = settled_leader(5, &[0, 1, 2, 3, 4], t0);
     // Followers 3 and 4 answered most recently: the likeliest to answer again.
     ack_sent_at(&mut n, 3, (1, 0), later(t0, 1), later(t0, 1));
     ack_sent_at(&mut n, 4, (1, 0), later(t0, 1), later(t0, 1));
@@ -1929,8 +1902,10 @@ fn reads_arriving_together_share_one_request_to_just_a_quorum() {
     let t1 = later(t0, 2);
     n.read_index(1, t1);
     n.read_index(2, micros(t1, 30));
-    n.tick(micros(t1, 40));
-    assert!(n.take_outbox().sends.is_empty(), "waits READ_BATCH_DELAY");
+    assert!(
+        tick_sends_to(&mut n, micros(t1, 40)).is_empty(),
+        "waits READ_BATCH_DELAY"
+    );
     let sent_at = t1 + READ_BATCH_DELAY;
     assert_eq!(
         tick_sends_to(&mut n, sent_at),
@@ -1958,13 +1933,13 @@ fn reads_arriving_together_share_one_request_to_just_a_quorum() {
 #[test]
 fn reads_still_waiting_after_read_ask_all_after_ask_every_voter() {
     let t0 = Instant::now();
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     let t1 = later(t0, 2);
     n.read_index(1, t1);
     assert_eq!(tick_sends_to(&mut n, t1 + READ_BATCH_DELAY), [1]);
     // Follower 1 does not answer (cut off, or slow): follower 2 is asked after all.
-    n.tick(t1 + READ_ASK_ALL_AFTER - Duration::from_micros(1));
-    assert!(n.take_outbox().sends.is_empty());
+    let before = t1 + READ_ASK_ALL_AFTER - Duration::from_micros(1);
+    assert!(tick_sends_to(&mut n, before).is_empty());
     let sent_at = t1 + READ_ASK_ALL_AFTER;
     assert_eq!(tick_sends_to(&mut n, sent_at), [2]);
     ack_sent_at(&mut n, 2, (1, 0), sent_at, sent_at);
@@ -1974,7 +1949,7 @@ fn reads_still_waiting_after_read_ask_all_after_ask_every_voter() {
 #[test]
 fn a_request_in_flight_sent_after_the_read_confirms_it_without_another() {
     let t0 = Instant::now();
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     let t1 = later(t0, 2);
     n.start(vec![2], t1);
     let sent_at = t1 + REPLICATION_DELAY;
@@ -1992,10 +1967,10 @@ fn a_request_in_flight_sent_after_the_read_confirms_it_without_another() {
 #[test]
 fn a_lease_serves_reads_at_once_until_it_runs_out() {
     let t0 = Instant::now();
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     n.read_index(1, later(t0, 1));
     assert!(n.take_outbox().reads.is_empty(), "no lease unless enabled");
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     n.set_lease_reads(true);
     // A quorum answered requests sent at t0: the lease runs LEASE from then.
     let last = t0 + LEASE - Duration::from_micros(1);
@@ -2025,7 +2000,7 @@ fn a_lease_needs_a_commit_in_the_term_and_no_transfer() {
     elect(&mut n, t0);
     ack_sent_at(&mut n, 1, (1, 0), t0, t0);
     assert!(!n.lease_valid(t0), "nothing committed in this term");
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     n.set_lease_reads(true);
     assert!(n.lease_valid(t0));
     n.transfer_leadership(1, t0).unwrap();
@@ -2048,7 +2023,7 @@ fn a_follower_knows_the_leader_of_its_current_term_only() {
 #[test]
 fn a_voter_busy_with_an_older_request_is_asked_when_its_reply_returns() {
     let t0 = Instant::now();
-    let mut n = committed_leader(3, t0);
+    let mut n = settled_leader(3, &[0, 1, 2], t0);
     let t1 = later(t0, 2);
     n.start(vec![2], t1);
     let sent_at = t1 + REPLICATION_DELAY;
@@ -2057,8 +2032,7 @@ fn a_voter_busy_with_an_older_request_is_asked_when_its_reply_returns() {
     n.read_index(1, micros(sent_at, 10));
     // Both followers are busy with requests sent before the read: no probe goes out on
     // top of them, not even after READ_ASK_ALL_AFTER...
-    n.tick(sent_at + READ_ASK_ALL_AFTER + READ_BATCH_DELAY);
-    assert!(n.take_outbox().sends.is_empty());
+    assert!(tick_sends_to(&mut n, sent_at + READ_ASK_ALL_AFTER + READ_BATCH_DELAY).is_empty());
     // ...but the first to answer is asked at once.
     let back = later(sent_at, 6);
     ack_sent_at(&mut n, 2, (1, 1), sent_at, back);
